@@ -1,0 +1,52 @@
+# Every target creates .venv and installs on first use; later runs reinstall only when
+# pyproject.toml changes.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+APT_SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+PYTEST_ARGS ?=
+
+.PHONY: install demo test lab app bench browser-deps lint clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if (3, 10) <= sys.version_info[:2] < (3, 14) else "Python 3.10-3.13 is needed, found " + sys.version.split()[0])'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "installing tf-workbench and its dependencies into $(VENV) (first time: a few minutes)"
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+	@$(BIN)/python -m pip check
+	@touch $(STAMP)
+
+# Debian's Chromium drives the browser tests (Playwright never downloads a browser here).
+browser-deps:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  echo "installing Debian chromium and chromium-driver for the browser tests"; \
+	  $(APT_SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(APT_SUDO) apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null; \
+	fi
+
+demo: install
+	@$(BIN)/workbench demo
+
+test: install browser-deps
+	@$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lab: install
+	@$(BIN)/jupyter lab --ip 127.0.0.1 --no-browser $(ROOT_FLAG) --ServerApp.root_dir=notebooks
+
+app: install
+	@$(BIN)/workbench app 01_data_validation
+
+bench: install
+	@$(BIN)/python -m bench
+
+lint: install
+	@$(BIN)/ruff check .
+	@$(BIN)/lint-imports
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

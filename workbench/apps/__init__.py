@@ -1,0 +1,96 @@
+"""Voila apps: a stage notebook (or an app from ``notebooks/apps``) served read-only.
+
+``workbench app NOTEBOOK [--run RUN]`` starts Voila on 127.0.0.1 with the workbench template
+(offline, code hidden) and the pre-launch hook that opens the notebook in view mode for a run
+(:mod:`workbench.apps.hook`). Voila runs as its own process; the core never imports it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from workbench.apps.hook import RUN_ENV
+from workbench.errors import ConfigError
+from workbench.pipeline.spec import Pipeline
+from workbench.project import Project
+
+__all__ = ["AppCommand", "app_command", "resolve_notebook"]
+
+
+def _templates_root() -> Path:
+    return Path(str(resources.files("workbench.templates")))
+
+
+def _apps_dir() -> Path:
+    return Path(str(resources.files("workbench.notebooks"))) / "apps"
+
+
+def resolve_notebook(ref: str, project: Project) -> Path:
+    """A stage (name, short name or number), an app name from notebooks/apps, or a path."""
+    path = Path(ref)
+    if path.suffix == ".ipynb" and path.is_file():
+        return path.resolve()
+    app = _apps_dir() / f"{ref}.ipynb"
+    if app.is_file():
+        return app
+    pipeline = Pipeline.for_project(project)
+    try:
+        return pipeline.stage(ref).notebook
+    except ConfigError:
+        apps = sorted(p.stem for p in _apps_dir().glob("*.ipynb"))
+        raise ConfigError(
+            f"no stage, app or notebook file '{ref}'",
+            hint=f"stages: {', '.join(pipeline.names)}; apps: {', '.join(apps) or 'none'}; "
+            "or a path to an .ipynb file") from None
+
+
+@dataclass
+class AppCommand:
+    argv: list[str]
+    env: dict[str, str]
+    url: str
+
+
+def app_command(ref: str, *, run: str | None = None, port: int = 8866,
+                project: Project | None = None) -> AppCommand:
+    project = project or Project.find()
+    notebook = resolve_notebook(ref, project)
+    if run:
+        run = project.store().open(run).id  # fail now, with the list of runs, not in the page
+    templates = _templates_root()
+    env = dict(os.environ)
+    env["JUPYTER_PATH"] = os.pathsep.join(
+        p for p in (str(templates), env.get("JUPYTER_PATH", "")) if p)
+    env["WORKBENCH_HOME"] = str(project.root)
+    env["PYTHONUNBUFFERED"] = "1"
+    if run:
+        env[RUN_ENV] = run
+    else:
+        env.pop(RUN_ENV, None)
+    argv = [
+        sys.executable, "-m", "voila", str(notebook),
+        "--no-browser",
+        f"--port={port}",
+        "--Voila.ip=127.0.0.1",
+        "--template=workbench",
+        "--theme=light",
+        f"--Voila.config_file_paths={templates / 'voila_config'}",
+        "--VoilaConfiguration.show_tracebacks=True",
+    ]
+    return AppCommand(argv, env, f"http://127.0.0.1:{port}/")
+
+
+def serve(ref: str, *, run: str | None = None, port: int = 8866) -> int:
+    """Run the app in the foreground until interrupted; returns Voila's exit status."""
+    cmd = app_command(ref, run=run, port=port)
+    proc = subprocess.Popen(cmd.argv, env=cmd.env)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        proc.terminate()
+        return proc.wait()

@@ -1,0 +1,1 @@
+"""Data: bundled datasets, ingest and split, statistics, schema and validation."""

@@ -1,0 +1,149 @@
+"""Ingest: read a data file into Arrow, check its columns, split it, describe it.
+
+Errors name the file (and column or row where it applies) and say how to fix the input.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from workbench.errors import DataError
+
+__all__ = ["data_card", "read_table", "require_columns", "split_table"]
+
+READERS = (".csv", ".parquet", ".pq")
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise DataError(f"data file {path} does not exist",
+                        hint="check the data_path parameter (relative paths are taken from the "
+                        "project folder), or leave it empty to use a bundled dataset",
+                        file=str(path))
+    if path.is_dir():
+        raise DataError(f"{path} is a folder, not a data file",
+                        hint="point data_path at one .csv or .parquet file", file=str(path))
+    if not os.access(path, os.R_OK):
+        raise DataError(f"data file {path} is not readable (permission denied)",
+                        hint=f"fix its permissions, e.g. chmod u+r {path}", file=str(path))
+    if path.stat().st_size == 0:
+        raise DataError(f"data file {path} is empty (0 bytes)",
+                        hint="write the data again, or point data_path at another file",
+                        file=str(path))
+
+
+def read_table(path: str | os.PathLike[str]) -> pa.Table:
+    """Read a CSV or Parquet file into an Arrow table; refuse empty and header-only files."""
+    path = Path(path)
+    _check_file(path)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        table = _read_csv(path)
+    elif suffix in (".parquet", ".pq"):
+        table = _read_parquet(path)
+    else:
+        raise DataError(f"cannot read {path}: unknown format '{path.suffix}'",
+                        hint=f"use one of: {', '.join(READERS)}", file=str(path))
+    if table.num_columns == 0:
+        raise DataError(f"data file {path} has no columns", file=str(path),
+                        hint="the first line must be a header naming the columns")
+    if table.num_rows == 0:
+        raise DataError(
+            f"data file {path} has a header ({table.num_columns} columns) but no rows",
+            hint="the file holds no data; check the export that wrote it", file=str(path))
+    return table
+
+
+def _read_csv(path: Path) -> pa.Table:
+    import pyarrow.csv as pacsv
+
+    try:
+        return pacsv.read_csv(path)
+    except pa.ArrowInvalid as err:
+        raise DataError(f"cannot parse CSV file {path}: {err}",
+                        hint="fix the file: one header line, the same number of fields on "
+                        "every line, UTF-8 text", file=str(path)) from err
+
+
+def _read_parquet(path: Path) -> pa.Table:
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as err:
+        raise DataError(f"cannot read Parquet file {path}: {err}",
+                        hint="check that the file is complete Parquet (not CSV renamed)",
+                        file=str(path)) from err
+
+
+def require_columns(table: pa.Table, columns: dict[str, str], source: str) -> None:
+    """Each ``role: column`` (e.g. ``label: is_fraud``) must name a column of the table."""
+    have = table.column_names
+    for role, column in columns.items():
+        if column and column not in have:
+            close = [c for c in have if c.lower() == column.lower()]
+            extra = f" (did you mean '{close[0]}'?)" if close else ""
+            raise DataError(
+                f"the {role} column '{column}' does not exist in {source}{extra}",
+                hint=f"set the {role} parameter to one of: {', '.join(have)}",
+                column=column, file=source)
+
+
+def split_table(table: pa.Table, *, eval_fraction: float, seed: int,
+                key: str | None = None) -> tuple[pa.Table, pa.Table]:
+    """Deterministic train/eval split.
+
+    With ``key``, a row's side depends only on the hash of its key (and the seed), so the same
+    entity always lands on the same side however the file is ordered or grows. Without, a
+    seeded draw per row index.
+    """
+    if not 0 < eval_fraction < 1:
+        raise DataError(f"eval_fraction must be between 0 and 1 (exclusive), got {eval_fraction}",
+                        hint="use e.g. eval_fraction=0.2")
+    n = table.num_rows
+    if key:
+        import pandas as pd
+
+        values = table.column(key)
+        if values.null_count:
+            raise DataError(f"key column '{key}' has {values.null_count} missing values",
+                            hint="a split key must be present on every row; pick another "
+                            "key_column or leave it empty to split by row", column=key)
+        hashed = pd.util.hash_array(np.asarray(values.to_pandas(), dtype=object),
+                                    hash_key=f"{seed:016d}"[-16:])
+        u = (hashed >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+    else:
+        u = np.random.default_rng(seed).random(n)
+    is_eval = u < eval_fraction
+    train, evals = table.filter(pa.array(~is_eval)), table.filter(pa.array(is_eval))
+    if train.num_rows == 0 or evals.num_rows == 0:
+        raise DataError(
+            f"splitting {n} rows with eval_fraction={eval_fraction} leaves "
+            f"{train.num_rows} training and {evals.num_rows} evaluation rows",
+            hint="use more rows or an eval_fraction nearer 0.5")
+    return train, evals
+
+
+def data_card(table: pa.Table, *, name: str, source: str) -> dict[str, Any]:
+    """Columns, types and missing counts of a table: the stage's first description of data."""
+    columns = []
+    for field in table.schema:
+        col = table.column(field.name)
+        missing = col.null_count
+        if pa.types.is_floating(field.type):
+            import pyarrow.compute as pc
+
+            missing += int(pc.sum(pc.is_nan(col)).as_py() or 0)
+        columns.append({
+            "name": field.name,
+            "type": str(field.type),
+            "missing": int(missing),
+            "missing_pct": round(100.0 * missing / max(table.num_rows, 1), 3),
+        })
+    return {"name": name, "source": source, "rows": table.num_rows,
+            "columns": columns}

@@ -1,0 +1,154 @@
+"""The project: the folder holding ``workbench.yaml`` and ``runs/``, and its declared settings.
+
+The project folder is ``$WORKBENCH_HOME`` when set, else the nearest folder at or above the
+current one that holds a ``workbench.yaml``, else the current folder. Every setting is declared
+once, with its default and help, in :data:`CONFIG_SCHEMA`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from workbench.errors import ConfigError
+from workbench.runs.store import RunStore
+
+__all__ = ["CONFIG_FILE", "CONFIG_SCHEMA", "Project"]
+
+CONFIG_FILE = "workbench.yaml"
+_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
+
+_STAGE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name"],
+    "properties": {
+        "name": {"type": "string", "pattern": _NAME,
+                 "description": "stage name; also the name of its step folder in a run"},
+        "notebook": {"type": "string",
+                     "description": "a notebook shipped with the workbench (file name) or a path "
+                                    "relative to workbench.yaml"},
+        "needs": {"type": "array", "items": {"type": "string"},
+                  "description": "stages whose artifacts this one reads (default: all earlier)"},
+        "cache": {"type": "boolean",
+                  "description": "reuse an earlier identical execution (default true)"},
+        "parameters": {"type": "object", "description": "this stage's parameter values"},
+    },
+}
+
+CONFIG_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "runs_dir": {"type": "string", "default": "runs",
+                     "description": "where runs are stored, relative to workbench.yaml"},
+        "stages": {
+            "type": "array",
+            "description": "the pipeline, in order; a bare name keeps that default stage as is",
+            "items": {"anyOf": [{"type": "string", "pattern": _NAME}, _STAGE]},
+        },
+        "parameters": {
+            "type": "object",
+            "description": "parameter values: a plain key applies to every stage that has the "
+                           "parameter; a stage name maps to values for that stage only",
+        },
+        "execution": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "kernel_name": {"type": "string", "default": "python3",
+                                "description": "Jupyter kernel that executes stage notebooks"},
+                "kernel_start_timeout": {"type": "number", "exclusiveMinimum": 0,
+                                         "default": 120,
+                                         "description": "seconds to wait for a kernel to start"},
+                "cell_timeout": {"type": ["number", "null"], "exclusiveMinimum": 0,
+                                 "default": 3600,
+                                 "description": "seconds one cell may run (null: no limit)"},
+            },
+        },
+    },
+}
+
+EXECUTION_DEFAULTS = {
+    key: spec["default"]
+    for key, spec in CONFIG_SCHEMA["properties"]["execution"]["properties"].items()
+}
+
+
+def load_yaml_mapping(path: Path, what: str) -> dict[str, Any]:
+    """Read a YAML file that must hold a mapping; errors name the file, line and fix."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"cannot read {what} {path}: {err.strerror}",
+                          hint="check the path and its permissions", file=str(path)) from err
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or str(err)
+        raise ConfigError(f"{path} is not valid YAML{where}: {problem}",
+                          hint="fix the syntax (indentation, colons, quotes)",
+                          file=str(path)) from err
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a mapping of keys to values, "
+                          f"found a {type(data).__name__}", file=str(path))
+    return data
+
+
+@dataclass
+class Project:
+    root: Path
+    config: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def find(cls, start: str | os.PathLike[str] | None = None) -> Project:
+        home = os.environ.get("WORKBENCH_HOME")
+        if home:
+            return cls.load(Path(home))
+        here = Path(start or Path.cwd()).resolve()
+        for folder in (here, *here.parents):
+            if (folder / CONFIG_FILE).is_file():
+                return cls.load(folder)
+        return cls(here, {})
+
+    @classmethod
+    def load(cls, root: Path) -> Project:
+        root = root.resolve()
+        path = root / CONFIG_FILE
+        config = load_yaml_mapping(path, "project configuration") if path.is_file() else {}
+        validate_config(config, path)
+        return cls(root, config)
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / CONFIG_FILE
+
+    def store(self) -> RunStore:
+        return RunStore(self.root / self.config.get("runs_dir", "runs"))
+
+    def execution(self) -> dict[str, Any]:
+        return {**EXECUTION_DEFAULTS, **self.config.get("execution", {})}
+
+
+def validate_config(config: dict[str, Any], path: Path) -> None:
+    validator = jsonschema.Draft202012Validator(CONFIG_SCHEMA)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    if not errors:
+        return
+    lines = []
+    for err in errors[:5]:
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path)
+        lines.append(f"  {where.lstrip('.') or '(top level)'}: {err.message}")
+    allowed = ", ".join(CONFIG_SCHEMA["properties"])
+    raise ConfigError(f"{path} is not a valid workbench configuration:\n" + "\n".join(lines),
+                      hint=f"top-level keys are: {allowed}; see README 'Configuration'",
+                      file=str(path))

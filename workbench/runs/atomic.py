@@ -1,0 +1,142 @@
+"""Atomic file and directory writes, and content hashes.
+
+A reader sees either the old content or the new, never a half-written file: data goes to a
+temporary sibling, is flushed to disk, and is renamed over the target (``os.replace`` is atomic on
+POSIX file systems). Directories are written the same way: built under a temporary name, then
+renamed into place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "atomic_dir",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "atomic_write_text",
+    "hash_path",
+    "sha256_file",
+    "sha256_tree",
+]
+
+_CHUNK = 1 << 20
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+def default_mode(path: str | os.PathLike[str], *, is_dir: bool = False) -> None:
+    """Give a ``mkstemp``/``mkdtemp`` result (0600/0700) the permissions a normal file or folder
+    would get under the process umask, so other users (a serving container) can read it."""
+    os.chmod(path, (0o777 if is_dir else 0o666) & ~_UMASK)
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically; returns the path."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        default_mode(tmp)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(target.parent)
+    return target
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> Path:
+    text = json.dumps(obj, indent=2, sort_keys=False, default=_json_default, allow_nan=False)
+    return atomic_write_text(path, text + "\n")
+
+
+def _json_default(obj: Any) -> Any:
+    # NumPy scalars and paths show up in metrics and parameters; store them as plain JSON.
+    if hasattr(obj, "item") and callable(obj.item):
+        return obj.item()
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    if isinstance(obj, (set, frozenset, tuple)):
+        return list(obj)
+    raise TypeError(f"{type(obj).__name__} is not JSON serializable")
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary directory that replaces ``path`` when the block succeeds.
+
+    On an exception the temporary directory is removed and ``path`` is untouched. An existing
+    ``path`` is moved aside first and removed only after the new one is in place.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    default_mode(tmp, is_dir=True)
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        os.replace(target, old)
+    os.replace(tmp, target)
+    _fsync_dir(target.parent)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def sha256_tree(path: str | os.PathLike[str]) -> str:
+    """Hash of a directory: every file's relative path and content, in sorted order."""
+    root = Path(path)
+    h = hashlib.sha256()
+    for file in sorted(p for p in root.rglob("*") if p.is_file()):
+        rel = file.relative_to(root).as_posix()
+        h.update(rel.encode("utf-8") + b"\0" + sha256_file(file).encode("ascii") + b"\n")
+    return h.hexdigest()
+
+
+def hash_path(path: str | os.PathLike[str]) -> str:
+    """``sha256_file`` for a file, ``sha256_tree`` for a directory."""
+    p = Path(path)
+    return sha256_tree(p) if p.is_dir() else sha256_file(p)

@@ -1,0 +1,330 @@
+"""A step's handle on its run: the one artifact layer stages read and write through.
+
+A stage notebook opens its step with :func:`open_step` (from its ``parameters``), then saves and
+loads named artifacts, logs metrics and records gates. The step knows paths, hashes and atomic
+writes; stage code only deals in objects.
+
+Modes:
+
+* ``compute`` — the notebook runs the stage: under ``workbench run`` (headless) or in JupyterLab
+  (interactive; without a ``run_dir`` it attaches to the latest run, or starts one).
+* ``view`` — a Voila app shows a finished step: reads only; any write is refused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from workbench.errors import ArtifactError, IntegrityError, RunStoreError, WorkbenchError
+from workbench.runs.artifacts import get_kind, guess_kind
+from workbench.runs.atomic import default_mode, hash_path
+from workbench.runs.store import DONE_STEP_STATES, Run, RunStore, now_iso
+
+__all__ = ["MODES", "Artifact", "Step", "open_step"]
+
+MODES = ("compute", "view")
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A registered artifact whose content has been checked against its recorded hash."""
+
+    step: str
+    name: str
+    path: Path
+    kind: str
+    sha256: str
+    meta: dict[str, Any]
+
+    @property
+    def ref(self) -> str:
+        return f"{self.step}/{self.name}"
+
+
+def _short(step: str) -> str:
+    """``01_data_validation`` → ``data_validation``."""
+    head, _, tail = step.partition("_")
+    return tail if head.isdigit() and tail else step
+
+
+class Step:
+    """One step of one run, in ``compute`` or ``view`` mode."""
+
+    def __init__(self, run: Run, name: str, mode: str = "compute", *, headless: bool = False):
+        if mode not in MODES:
+            raise WorkbenchError(f"unknown mode '{mode}'", hint=f"use one of: {', '.join(MODES)}")
+        self.run = run
+        self.name = name
+        self.mode = mode
+        self.headless = headless
+        self._started = time.monotonic()
+        self._last: Artifact | None = None
+
+    def __repr__(self) -> str:
+        return f"Step({self.run.id}/{self.name}, mode={self.mode})"
+
+    def _repr_html_(self) -> str:
+        how = ("headless" if self.headless else "interactive") if self.computing else "read-only"
+        return (f"<div class='wb-step'><b>{self.name}</b> · run <code>{self.run.id}</code> · "
+                f"{self.mode} ({how})</div>")
+
+    @property
+    def computing(self) -> bool:
+        return self.mode == "compute"
+
+    @property
+    def dir(self) -> Path:
+        return self.run.step_dir(self.name)
+
+    @property
+    def record(self) -> dict[str, Any]:
+        return self.run.step_record(self.name) or {}
+
+    def _check_writable(self, what: str) -> None:
+        if not self.computing:
+            raise WorkbenchError(
+                f"cannot {what} in view mode: step {self.name} of run {self.run.id} is read-only",
+                hint="open the notebook with mode='compute' to recompute this step",
+            )
+
+    # -- writing -------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def writing(self, name: str, *, kind: str = "file", suffix: str | None = None,
+                **meta: Any) -> Iterator[Path]:
+        """Yield a temporary path to write artifact ``name`` to; it is registered on success.
+
+        For ``kind="dir"`` the path is an empty directory; otherwise a file path. The artifact
+        appears under its final name only once complete and hashed.
+        """
+        self._check_writable(f"write artifact '{name}'")
+        spec = get_kind(kind)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        final = self.dir / (name + (spec.suffix if suffix is None else suffix))
+        if spec.is_dir:
+            tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=self.dir))
+        else:
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=self.dir)
+            os.close(fd)
+            tmp = Path(tmp_name)
+        default_mode(tmp, is_dir=spec.is_dir)
+        try:
+            yield tmp
+            digest = hash_path(tmp)
+            _replace(tmp, final)
+        except BaseException:
+            _remove(tmp)
+            raise
+        self._register(name, final, kind, digest, meta)
+
+    def save(self, name: str, obj: Any, *, kind: str | None = None, **meta: Any) -> Artifact:
+        """Store ``obj`` as artifact ``name`` of this step, atomically, and register it."""
+        kind = kind or guess_kind(obj)
+        with self.writing(name, kind=kind, **meta) as tmp:
+            get_kind(kind).save(obj, tmp)
+        return self._last
+
+    def _register(self, name: str, path: Path, kind: str, digest: str,
+                  meta: dict[str, Any]) -> Artifact:
+        size = (sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+                if path.is_dir() else path.stat().st_size)
+        record = {
+            "path": path.relative_to(self.run.path).as_posix(),
+            "kind": kind,
+            "sha256": digest,
+            "bytes": size,
+            "created": now_iso(),
+            "meta": meta,
+        }
+
+        def change(m: dict[str, Any]) -> None:
+            step = m.setdefault("steps", {}).setdefault(self.name, {"state": "running"})
+            step.setdefault("artifacts", {})[name] = record
+
+        self.run.update(change)
+        self._last = Artifact(self.name, name, path, kind, digest, meta)
+        return self._last
+
+    def log_metrics(self, metrics: dict[str, Any] | None = None, **more: Any) -> dict[str, Any]:
+        """Merge metrics into the step's record (numbers, strings or small dicts)."""
+        self._check_writable("log metrics")
+        values = {**(metrics or {}), **more}
+
+        def change(m: dict[str, Any]) -> None:
+            step = m.setdefault("steps", {}).setdefault(self.name, {"state": "running"})
+            step.setdefault("metrics", {}).update(values)
+
+        return self.run.update(change)["steps"][self.name]["metrics"]
+
+    def gate(self, name: str, passed: bool, reasons: list[str] | None = None,
+             **details: Any) -> dict[str, Any]:
+        """Record the result of gate ``name``. A failed gate stops ``workbench run`` after this
+        stage; the notebook itself runs on, so its views show why."""
+        self._check_writable("record a gate")
+        result = {"passed": bool(passed), "reasons": list(reasons or []), "at": now_iso(),
+                  **details}
+
+        def change(m: dict[str, Any]) -> None:
+            step = m.setdefault("steps", {}).setdefault(self.name, {"state": "running"})
+            step.setdefault("gates", {})[name] = result
+
+        self.run.update(change)
+        return result
+
+    def finish(self) -> dict[str, Any]:
+        """Mark the notebook as having reached its end. Interactive steps also get their final
+        state here; headless steps get it from the runner. In view mode nothing changes."""
+        record = self.record
+        if not self.computing:
+            return record
+        failed = [g for g, r in record.get("gates", {}).items() if not r.get("passed")]
+        fields: dict[str, Any] = {"completed": now_iso()}
+        if not self.headless:
+            fields.update(state="gate_failed" if failed else "succeeded", ended=now_iso(),
+                          duration_s=round(time.monotonic() - self._started, 3))
+        return self.run.update_step(self.name, **fields)
+
+    # -- reading -------------------------------------------------------------------------------
+    def _resolve(self, ref: str) -> tuple[str, str]:
+        steps: dict[str, Any] = self.run.read().get("steps", {})
+        if "/" in ref:
+            step_ref, name = ref.split("/", 1)
+            for step in steps:
+                if step_ref in (step, _short(step)):
+                    return step, name
+            raise ArtifactError(
+                f"run {self.run.id} has no step '{step_ref}'",
+                hint=f"steps in this run: {', '.join(steps) or 'none'}",
+            )
+        if ref in steps.get(self.name, {}).get("artifacts", {}):
+            return self.name, ref
+        owners = [s for s, r in steps.items() if ref in r.get("artifacts", {})]
+        if len(owners) == 1:
+            return owners[0], ref
+        if owners:
+            raise ArtifactError(f"artifact '{ref}' exists in several steps: {', '.join(owners)}",
+                                hint=f"name the step, e.g. '{owners[-1]}/{ref}'")
+        return self.name, ref
+
+    def artifact(self, ref: str, *, record_input: bool = True) -> Artifact:
+        """The artifact named ``ref`` (``name`` or ``step/name``), after checking its hash."""
+        step, name = self._resolve(ref)
+        record = (self.run.step_record(step) or {}).get("artifacts", {}).get(name)
+        if record is None:
+            have = sorted((self.run.step_record(step) or {}).get("artifacts", {}))
+            raise ArtifactError(
+                f"step {step} of run {self.run.id} has no artifact '{name}'",
+                hint=(f"its artifacts: {', '.join(have)}" if have else
+                      f"run step {step} first (workbench run --to {step})"),
+                run=self.run.id, step=step,
+            )
+        path = self.run.path / record["path"]
+        if not path.exists():
+            raise ArtifactError(f"artifact {step}/{name} is registered but {path} is missing",
+                                hint=f"re-run step {step}", path=str(path))
+        digest = hash_path(path)
+        if digest != record["sha256"]:
+            raise IntegrityError(
+                f"artifact {step}/{name} at {path} has changed since it was written "
+                f"(sha256 {digest[:12]}…, recorded {record['sha256'][:12]}…)",
+                hint=f"re-run step {step} to regenerate it; do not edit run artifacts by hand",
+                path=str(path),
+            )
+        if record_input and self.computing and step != self.name:
+            self.run.update(lambda m: m["steps"].setdefault(self.name, {"state": "running"})
+                            .setdefault("inputs", {}).__setitem__(f"{step}/{name}", digest))
+        return Artifact(step, name, path, record["kind"], digest, record.get("meta", {}))
+
+    def path(self, ref: str) -> Path:
+        """Checked path of an artifact (for files other libraries open themselves)."""
+        return self.artifact(ref).path
+
+    def load(self, ref: str, *, message: Any = None) -> Any:
+        """Load an artifact as an object. Protocol buffers need their ``message`` class."""
+        art = self.artifact(ref)
+        if art.kind in ("proto", "pbtxt"):
+            if message is None:
+                raise ArtifactError(f"artifact {art.ref} is a protocol buffer",
+                                    hint="pass message=<its message class>")
+            msg = message()
+            if art.kind == "proto":
+                msg.ParseFromString(art.path.read_bytes())
+            else:
+                from google.protobuf import text_format
+
+                text_format.Parse(art.path.read_text(encoding="utf-8"), msg)
+            return msg
+        return get_kind(art.kind).load(art.path)
+
+    def has(self, ref: str) -> bool:
+        try:
+            step, name = self._resolve(ref)
+        except ArtifactError:
+            return False
+        return name in (self.run.step_record(step) or {}).get("artifacts", {})
+
+
+def _replace(tmp: Path, final: Path) -> None:
+    if tmp.is_dir() and final.exists():
+        old = final.with_name(f".{final.name}.old-{os.getpid()}")
+        _remove(old)
+        os.replace(final, old)
+        os.replace(tmp, final)
+        _remove(old)
+    else:
+        if final.is_dir():
+            _remove(final)
+        os.replace(tmp, final)
+
+
+def _remove(path: Path) -> None:
+    import shutil
+
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def open_step(step: str, run_dir: str = "", mode: str = "compute", *,
+              store: RunStore | None = None) -> Step:
+    """Open ``step`` for a stage notebook, from the notebook's parameters.
+
+    ``run_dir`` empty means: in compute mode, the latest run not being executed right now (or a
+    new interactive run when there is none); in view mode, the latest run where this step
+    finished.
+    """
+    from workbench.project import Project
+
+    if run_dir:
+        run = Run(run_dir)
+    else:
+        store = store or Project.find().store()
+        if mode == "view":
+            run = store.latest(lambda m: m.get("steps", {}).get(step, {}).get("state")
+                               in DONE_STEP_STATES)
+            if run is None:
+                raise RunStoreError(f"no run in {store.root} has finished step {step} yet",
+                                    hint="run the pipeline first: workbench run")
+        else:
+            run = next((r for r in reversed(store.runs()) if not r.is_owned()), None)
+            if run is None:
+                run = store.create(state="interactive")
+    if mode == "view":
+        return Step(run, step, "view")
+    record = run.step_record(step) or {}
+    headless = record.get("state") == "running" and record.get("executor") == "runner" \
+        and run.is_owned()
+    if not headless:
+        run.update_step(step, state="running", executor="interactive", pid=os.getpid(),
+                        host=socket.gethostname(), started=now_iso(), completed=None,
+                        gates={})
+    return Step(run, step, "compute", headless=headless)

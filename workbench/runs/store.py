@@ -1,0 +1,313 @@
+"""The run store: ``runs/<run-id>/`` folders with an atomically written ``run.json`` manifest.
+
+Layout of one run::
+
+    runs/20261122-220501-3fa2/
+      run.json              manifest: parameters, environment, steps, gates, metrics, artifacts
+      .manifest.lock        short lock around every read-modify-write of run.json
+      .owner.lock           held by the process executing the run for as long as it runs
+      01_data_validation/   one folder per step: executed notebook and its artifacts
+      tensorboard/          TensorBoard logs
+
+Writers never leave a half-written manifest: every change is a locked read-modify-write that
+lands by rename. A process that died while the run was ``running`` no longer holds the owner lock,
+so readers report the run (and its running step) as ``interrupted``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import fcntl
+import json
+import os
+import secrets
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+from filelock import FileLock, Timeout
+
+from workbench.errors import NotARunError, RunLockedError, RunStoreError
+from workbench.runs.atomic import atomic_write_json
+
+__all__ = [
+    "MANIFEST",
+    "RUN_STATES",
+    "STEP_STATES",
+    "Run",
+    "RunStore",
+    "now_iso",
+]
+
+MANIFEST = "run.json"
+SCHEMA_VERSION = 1
+RUN_STATES = ("running", "succeeded", "failed", "gate_failed", "interrupted", "interactive")
+STEP_STATES = ("pending", "running", "succeeded", "cached", "failed", "gate_failed", "interrupted")
+DONE_STEP_STATES = ("succeeded", "cached")
+_MANIFEST_LOCK = ".manifest.lock"
+_OWNER_LOCK = ".owner.lock"
+_LOCK_TIMEOUT_S = 30.0
+
+
+def now_iso() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _new_run_id() -> str:
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    return f"{stamp}-{secrets.token_hex(2)}"
+
+
+def _alive(pid: Any, host: Any) -> bool:
+    """Whether a process that recorded itself is still there (unknowable on another host)."""
+    if host and host != socket.gethostname():
+        return True
+    return isinstance(pid, int) and psutil.pid_exists(pid)
+
+
+class Run:
+    """One run folder. Reads are always fresh from disk; writes go through :meth:`update`."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path).resolve()
+        manifest = self.path / MANIFEST
+        if not manifest.is_file():
+            raise NotARunError(
+                f"{self.path} is not a run: it has no {MANIFEST}",
+                hint="pass a run id or folder listed by `workbench runs list`",
+                path=str(self.path),
+            )
+        self._owner_fd: int | None = None
+
+    def __repr__(self) -> str:
+        return f"Run({self.id!r})"
+
+    @property
+    def id(self) -> str:
+        return self.path.name
+
+    # -- manifest ------------------------------------------------------------------------------
+    def read(self) -> dict[str, Any]:
+        """The manifest as stored, with ``interrupted`` derived for a dead owner."""
+        manifest = self._read_raw()
+        run_dead = manifest.get("state") == "running" and not self.is_owned()
+        if run_dead:
+            manifest["state"] = "interrupted"
+        for record in manifest.get("steps", {}).values():
+            if record.get("state") != "running":
+                continue
+            if run_dead or (record.get("executor") == "interactive"
+                            and not _alive(record.get("pid"), record.get("host"))):
+                record["state"] = "interrupted"
+        return manifest
+
+    def _read_raw(self) -> dict[str, Any]:
+        path = self.path / MANIFEST
+        try:
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as err:
+            raise RunStoreError(
+                f"{path} is not valid JSON ({err}); the run's manifest is damaged",
+                hint="manifests are written atomically by the workbench; restore the file from a "
+                "backup or delete the run folder",
+                path=str(path),
+            ) from err
+        if not isinstance(manifest, dict) or manifest.get("schema_version") != SCHEMA_VERSION:
+            raise RunStoreError(
+                f"{path} is not a workbench manifest of schema version {SCHEMA_VERSION}",
+                hint="runs written by another tool or version cannot be read here",
+                path=str(path),
+            )
+        return manifest
+
+    @contextlib.contextmanager
+    def _manifest_lock(self) -> Iterator[None]:
+        lock = FileLock(str(self.path / _MANIFEST_LOCK))
+        try:
+            with lock.acquire(timeout=_LOCK_TIMEOUT_S):
+                yield
+        except Timeout as err:
+            raise RunLockedError(
+                f"could not lock the manifest of run {self.id} within {_LOCK_TIMEOUT_S:.0f} s",
+                hint=f"another process is stuck writing it; check for it or remove "
+                f"{self.path / _MANIFEST_LOCK} if none runs",
+            ) from err
+
+    def update(self, change: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
+        """Locked read-modify-write of the manifest; ``change`` edits the dict in place."""
+        with self._manifest_lock():
+            manifest = self._read_raw()
+            change(manifest)
+            manifest["updated"] = now_iso()
+            atomic_write_json(self.path / MANIFEST, manifest)
+            return manifest
+
+    @property
+    def state(self) -> str:
+        return self.read()["state"]
+
+    # -- ownership -----------------------------------------------------------------------------
+    def is_owned(self) -> bool:
+        """True when a live process holds the run's owner lock."""
+        if self._owner_fd is not None:
+            return True
+        try:
+            fd = os.open(self.path / _OWNER_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        else:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return False
+        finally:
+            os.close(fd)
+
+    @contextlib.contextmanager
+    def owned(self) -> Iterator[Run]:
+        """Hold the owner lock for the block: one executing process per run.
+
+        The lock is an ``flock`` the kernel drops when the process dies, however it dies, which is
+        how readers tell a live run from an interrupted one.
+        """
+        fd = os.open(self.path / _OWNER_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        os.set_inheritable(fd, False)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            owner = self._read_raw().get("owner", {})
+            raise RunLockedError(
+                f"run {self.id} is being executed by pid {owner.get('pid', '?')} on "
+                f"{owner.get('host', '?')} since {owner.get('since', '?')}",
+                hint="wait for it to finish, or stop that process first",
+                run=self.id,
+            ) from None
+        self._owner_fd = fd
+        try:
+            self.update(lambda m: m.__setitem__(
+                "owner", {"pid": os.getpid(), "host": socket.gethostname(), "since": now_iso()}))
+            yield self
+        finally:
+            self._owner_fd = None
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    # -- steps ---------------------------------------------------------------------------------
+    def step_dir(self, step: str) -> Path:
+        return self.path / step
+
+    def step_record(self, step: str) -> dict[str, Any] | None:
+        return self.read().get("steps", {}).get(step)
+
+    def update_step(self, step: str, **fields: Any) -> dict[str, Any]:
+        """Merge ``fields`` into the step's record (creating it when new)."""
+
+        def change(m: dict[str, Any]) -> None:
+            record = m.setdefault("steps", {}).setdefault(step, {"state": "pending"})
+            record.update(fields)
+
+        return self.update(change)["steps"][step]
+
+
+class RunStore:
+    """All runs under one folder (``runs/`` of the project by default)."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root).resolve()
+
+    def __repr__(self) -> str:
+        return f"RunStore({str(self.root)!r})"
+
+    def create(
+        self,
+        *,
+        parameters: dict[str, Any] | None = None,
+        pipeline: list[str] | None = None,
+        state: str = "running",
+        environment: dict[str, Any] | None = None,
+        run_id: str | None = None,
+    ) -> Run:
+        if state not in RUN_STATES:
+            raise ValueError(f"unknown run state {state!r}")
+        self.root.mkdir(parents=True, exist_ok=True)
+        for _ in range(100):
+            rid = run_id or _new_run_id()
+            path = self.root / rid
+            try:
+                path.mkdir()
+                break
+            except FileExistsError:
+                if run_id:
+                    raise RunStoreError(f"run {run_id} already exists in {self.root}") from None
+        else:  # pragma: no cover - 100 collisions of a random suffix in one second
+            raise RunStoreError("could not allocate a run id")
+        manifest = {
+            "schema_version": SCHEMA_VERSION,
+            "run_id": rid,
+            "created": now_iso(),
+            "updated": now_iso(),
+            "state": state,
+            "pipeline": list(pipeline or []),
+            "parameters": dict(parameters or {}),
+            "environment": dict(environment or {}),
+            "steps": {},
+        }
+        atomic_write_json(path / MANIFEST, manifest)
+        return Run(path)
+
+    def open(self, ref: str | os.PathLike[str]) -> Run:
+        """A run by id, by unique id prefix, or by path."""
+        text = os.fspath(ref)
+        as_path = Path(text)
+        if as_path.is_dir() and (as_path / MANIFEST).exists():
+            return Run(as_path)
+        if (self.root / text / MANIFEST).exists():
+            return Run(self.root / text)
+        matches = [p for p in self._run_dirs() if p.name.startswith(text)] if text else []
+        if len(matches) == 1:
+            return Run(matches[0])
+        known = ", ".join(p.name for p in self._run_dirs()[-5:]) or "none yet"
+        if len(matches) > 1:
+            raise NotARunError(
+                f"'{text}' matches {len(matches)} runs in {self.root}",
+                hint="give more characters of the run id",
+            )
+        if as_path.is_dir():
+            raise NotARunError(
+                f"{as_path} is not a run: it has no {MANIFEST}",
+                hint=f"pass a run id or folder; latest runs in {self.root}: {known}",
+            )
+        raise NotARunError(
+            f"no run '{text}' in {self.root}",
+            hint=f"latest runs: {known} (see `workbench runs list`)",
+        )
+
+    def _run_dirs(self) -> list[Path]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p for p in self.root.iterdir() if (p / MANIFEST).is_file())
+
+    def runs(self) -> list[Run]:
+        """Every run, oldest first (run ids sort by creation time)."""
+        out = []
+        for path in self._run_dirs():
+            with contextlib.suppress(RunStoreError):
+                out.append(Run(path))
+        return out
+
+    def latest(self, where: Callable[[dict[str, Any]], bool] | None = None) -> Run | None:
+        """The newest run whose manifest satisfies ``where`` (any run when None)."""
+        for run in reversed(self.runs()):
+            try:
+                manifest = run.read()
+            except RunStoreError:
+                continue
+            if where is None or where(manifest):
+                return run
+        return None
