@@ -85,6 +85,19 @@ class Step:
         return self.run.step_dir(self.name)
 
     @property
+    def store(self) -> RunStore:
+        """The run store this step's run belongs to (to find baselines in other runs)."""
+        return RunStore(self.run.path.parent)
+
+    @property
+    def tensorboard_dir(self) -> Path:
+        """``<run>/tensorboard/<step>``: where this step writes TensorBoard logs."""
+        path = self.run.path / "tensorboard" / self.name
+        if self.computing:
+            path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
     def record(self) -> dict[str, Any]:
         return self.run.step_record(self.name) or {}
 

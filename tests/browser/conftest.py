@@ -1,0 +1,145 @@
+"""Browser-test harness: real Voila servers, driven by headless Debian Chromium via Playwright.
+
+Later stages reuse it: start an app with ``voila_app(notebook, run=...)``, open it with
+``app_page(url, wait_for=selector)``; the page fails the test on any JavaScript error, any
+request that leaves 127.0.0.1, and any stderr or error output rendered in the page, and leaves a
+screenshot in ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from workbench.apps import app_command
+
+from ..conftest import ARTIFACTS
+
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run",
+                  "--disable-quic"]
+
+pytestmark = pytest.mark.browser
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        pytest.fail("Debian chromium is not installed; `make test` installs it "
+                    "(apt-get install chromium chromium-driver)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_FLAGS)
+        yield b
+        b.close()
+
+
+class VoilaApp:
+    def __init__(self, notebook: str, *, project: Path, run: str | None, log: Path) -> None:
+        from workbench.project import Project
+
+        self.port = free_port()
+        cmd = app_command(notebook, run=run, port=self.port, project=Project.load(project))
+        self.url = cmd.url
+        self.log = log
+        self._fh = open(log, "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(cmd.argv, env=cmd.env, cwd=project, stdout=self._fh,
+                                     stderr=subprocess.STDOUT)
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"voila exited with {self.proc.returncode}:\n"
+                                   + self.log.read_text(errors="replace")[-3000:])
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise TimeoutError(f"voila did not listen on {self.port} within {timeout} s")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self._fh.close()
+
+
+@pytest.fixture
+def voila_app(tmp_path: Path) -> Iterator:
+    apps: list[VoilaApp] = []
+
+    def start(notebook: str, *, project: Path, run: str | None = None) -> VoilaApp:
+        app = VoilaApp(notebook, project=project, run=run, log=tmp_path / f"voila-{len(apps)}.log")
+        apps.append(app)
+        app.wait_ready()
+        return app
+
+    yield start
+    for app in apps:
+        app.stop()
+
+
+def _artifact_name(nodeid: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid.split("::", 1)[-1])[:120]
+
+
+@pytest.fixture
+def app_page(browser, request):
+    contexts = []
+
+    def open_page(url: str, *, wait_for: str = ".jupyter-widgets", timeout_ms: int = 180_000):
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        contexts.append(context)
+        page = context.new_page()
+        problems: list[str] = []
+        external: list[str] = []
+
+        def route(r):
+            u = r.request.url
+            if u.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:")):
+                r.continue_()
+            else:
+                external.append(u)
+                r.abort()
+
+        page.route("**/*", route)
+        page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+        page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
+                if m.type == "error" else None)
+        page.goto(url, timeout=timeout_ms)
+        page.wait_for_selector("#rendered_cells", state="visible", timeout=timeout_ms)
+        page.wait_for_selector(wait_for, timeout=timeout_ms)
+        page.wait_for_timeout(300)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{_artifact_name(request.node.nodeid)}.png"),
+                        full_page=True)
+        stderr = page.locator("[data-mime-type='application/vnd.jupyter.stderr'], "
+                              ".jp-OutputArea-output[data-mime-type*='error']")
+        shown = [stderr.nth(i).inner_text() for i in range(stderr.count())]
+        assert not external, f"the page fetched from outside 127.0.0.1: {external}"
+        assert not problems, "JavaScript errors on the page:\n" + "\n".join(problems)
+        assert not shown, "the page shows error or stderr output:\n" + "\n---\n".join(shown)
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()

@@ -1,0 +1,1 @@
+"""Evaluation: metrics overall and per slice, thresholds, blessing against a baseline."""

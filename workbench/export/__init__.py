@@ -1,0 +1,1 @@
+"""Export: SavedModel for TF Serving (signatures, metadata, warmup, integrity) and TFLite variants."""

@@ -1,0 +1,1 @@
+"""Serving: model repository, TF Serving configuration, local TF-Serving-compatible server, clients."""

@@ -1,0 +1,1 @@
+"""Training: model builders, tf.data input pipelines, Keras fit with callbacks."""
