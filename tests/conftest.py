@@ -61,3 +61,28 @@ def workbench(project: Path):
         return run_workbench(*args, cwd=project, timeout=timeout, env=env)
 
     return call
+
+
+class SmallRuns:
+    """One session project where the default pipeline runs with small parameters
+    (tests/fixtures/small.yaml). ``upto(stage)`` returns a run that finished that stage;
+    later calls reuse earlier stages from the cache, so each stage executes once per session."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        (root / "workbench.yaml").write_text("runs_dir: runs\n")
+        self._done: dict[str, str] = {}
+
+    def upto(self, stage: str) -> tuple[Path, str]:
+        if stage not in self._done:
+            result = run_workbench("run", "--to", stage, "--params",
+                                   str(FIXTURES / "small.yaml"), cwd=self.root,
+                                   env={"WORKBENCH_HOME": str(self.root)}, timeout=1200)
+            assert result.code == 0, f"pipeline up to {stage} failed:\n{result.text}"
+            self._done[stage] = sorted(p.name for p in (self.root / "runs").iterdir())[-1]
+        return self.root, self._done[stage]
+
+
+@pytest.fixture(scope="session")
+def small_runs(tmp_path_factory: pytest.TempPathFactory) -> SmallRuns:
+    return SmallRuns(tmp_path_factory.mktemp("small-runs"))

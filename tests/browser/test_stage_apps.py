@@ -4,21 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from ..conftest import run_workbench
-
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
-    """A real headless run of the default pipeline's first stage, small."""
-    root = tmp_path_factory.mktemp("app-project")
-    (root / "workbench.yaml").write_text("runs_dir: runs\n")
-    result = run_workbench("run", "--only", "01_data_validation", "-p", "rows=3000", cwd=root,
-                           env={"WORKBENCH_HOME": str(root)})
-    assert result.code == 0, result.text
-    run_id = sorted((root / "runs").iterdir())[-1].name
-    return root, run_id
+def finished_run(small_runs):
+    return small_runs.upto("01_data_validation")
 
 
 def test_data_validation_app_shows_the_run(finished_run, voila_app, app_page):
