@@ -53,6 +53,8 @@ def _register() -> None:
 
     for module in (run, runs, app, data):
         module.register(cli)
+    from workbench.cli import export  # verify, keygen
+    export.register(cli)
 
 
 _register()
