@@ -141,7 +141,11 @@ class Project:
 
 def validate_config(config: dict[str, Any], path: Path) -> None:
     validator = jsonschema.Draft202012Validator(CONFIG_SCHEMA)
-    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    # For "any of" (a stage given as a name or a mapping) report the branch error that got
+    # furthest into the value: that is the branch the user meant.
+    errors = sorted((max(e.context, key=lambda c: len(c.absolute_path)) if e.context else e
+                     for e in validator.iter_errors(config)),
+                    key=lambda e: [str(p) for p in e.absolute_path])
     if not errors:
         return
     lines = []

@@ -185,14 +185,14 @@ class Runner:
         for need in stage.needs:
             self._ensure_need(run, stage, need)
         params = effective_parameters(stage, overrides)
-        fingerprint = self._fingerprint(run, stage, params)
+        fingerprint, parts = self._fingerprint(run, stage, params)
         if stage.cache and not options.force:
             source = self._find_cached(stage, fingerprint, exclude=run)
             if source is not None:
                 self._link_step(source, run, stage.name, state="cached")
                 self.reporter.stage_reused(stage, source, "same notebook, parameters and inputs")
                 return
-        self._execute(run, stage, overrides, params, fingerprint, options)
+        self._execute(run, stage, overrides, params, fingerprint, parts, options)
 
     def _ensure_need(self, run: Run, stage: Stage, need: str) -> None:
         if (run.step_record(need) or {}).get("state") in DONE_STEP_STATES:
@@ -208,7 +208,10 @@ class Runner:
         self.reporter.stage_reused(self.pipeline.stage(need), source,
                                    f"input of {stage.name}")
 
-    def _fingerprint(self, run: Run, stage: Stage, params: dict[str, Any]) -> str:
+    def _fingerprint(self, run: Run, stage: Stage,
+                     params: dict[str, Any]) -> tuple[str, dict[str, str]]:
+        """The cache key of a stage execution, and the hash of each part (kept in the step
+        record, so a cache miss can be explained: which part changed)."""
         upstream = {}
         for need in stage.needs:
             record = run.step_record(need) or {}
@@ -221,8 +224,8 @@ class Runner:
             "files": _file_fingerprints(params, self.project.root),
             "upstream": upstream,
         }
-        return hashlib.sha256(json.dumps(material, sort_keys=True, default=str)
-                              .encode()).hexdigest()
+        parts = {k: _digest(v) for k, v in material.items()}
+        return _digest(parts), parts
 
     def _find_cached(self, stage: Stage, fingerprint: str, exclude: Run) -> Run | None:
         for candidate in reversed(self.store.runs()):
@@ -258,7 +261,8 @@ class Runner:
         run.update(lambda m: m.setdefault("steps", {}).__setitem__(step, record))
 
     def _execute(self, run: Run, stage: Stage, overrides: dict[str, Any],
-                 params: dict[str, Any], fingerprint: str, options: RunOptions) -> None:
+                 params: dict[str, Any], fingerprint: str, parts: dict[str, str],
+                 options: RunOptions) -> None:
         import papermill
         from papermill.exceptions import PapermillExecutionError
 
@@ -279,6 +283,7 @@ class Runner:
             "parameters": {k: _plain(v) for k, v in params.items()},
             "overrides": {k: _plain(v) for k, v in overrides.items()},
             "fingerprint": fingerprint,
+            "fingerprint_parts": parts,
         }))
         self.reporter.stage_started(stage, run)
         started = time.monotonic()
@@ -328,6 +333,11 @@ class Runner:
         raise StageFailed(
             f"stage {stage.name} failed in {where}: {error['ename']}: {error['evalue']}",
             stage=stage.name, notebook=str(output), run=run.id)
+
+
+def _digest(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _plain(value: Any) -> Any:

@@ -313,7 +313,7 @@ def open_step(step: str, run_dir: str = "", mode: str = "compute", *,
 
     ``run_dir`` empty means: in compute mode, the latest run not being executed right now (or a
     new interactive run when there is none); in view mode, the latest run where this step
-    finished.
+    finished (its gate passed or not).
     """
     from workbench.project import Project
 
@@ -323,7 +323,7 @@ def open_step(step: str, run_dir: str = "", mode: str = "compute", *,
         store = store or Project.find().store()
         if mode == "view":
             run = store.latest(lambda m: m.get("steps", {}).get(step, {}).get("state")
-                               in DONE_STEP_STATES)
+                               in (*DONE_STEP_STATES, "gate_failed"))
             if run is None:
                 raise RunStoreError(f"no run in {store.root} has finished step {step} yet",
                                     hint="run the pipeline first: workbench run")

@@ -44,7 +44,7 @@ __all__ = [
 
 MANIFEST = "run.json"
 SCHEMA_VERSION = 1
-RUN_STATES = ("running", "succeeded", "failed", "gate_failed", "interrupted", "interactive")
+RUN_STATES = ("created", "running", "succeeded", "failed", "gate_failed", "interrupted", "interactive")
 STEP_STATES = ("pending", "running", "succeeded", "cached", "failed", "gate_failed", "interrupted")
 DONE_STEP_STATES = ("succeeded", "cached")
 _MANIFEST_LOCK = ".manifest.lock"
@@ -229,7 +229,7 @@ class RunStore:
         *,
         parameters: dict[str, Any] | None = None,
         pipeline: list[str] | None = None,
-        state: str = "running",
+        state: str = "created",
         environment: dict[str, Any] | None = None,
         run_id: str | None = None,
     ) -> Run:
