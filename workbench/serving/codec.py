@@ -1,0 +1,350 @@
+"""Conversions between TF Serving's wire formats and NumPy arrays.
+
+* REST JSON (row ``instances`` / columnar ``inputs``, ``{"b64": …}`` strings, NaN/Infinity)
+  to arrays checked against a signature's input specs, and outputs back to JSON;
+* ``tf.Example`` JSON (``examples`` / ``context``) and gRPC ``Input`` protos to serialized
+  examples for classify/regress signatures;
+* ``TensorProto`` to and from arrays (gRPC).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import orjson
+
+from workbench.serving.status import ServingError, invalid
+
+__all__ = [
+    "arrays_from_columns",
+    "arrays_from_instances",
+    "columns_response",
+    "dumps",
+    "examples_from_input",
+    "examples_from_json",
+    "loads",
+    "rows_response",
+    "tensor_proto",
+    "to_array",
+]
+
+
+def loads(body: bytes) -> Any:
+    """Parse a request body; NaN, Infinity and -Infinity are accepted as in TF Serving."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError) as err:
+        raise invalid(f"JSON Parse error: {err}") from err
+
+
+def dumps(obj: Any) -> bytes:
+    """Serialize a response; non-finite floats are written as NaN/Infinity like TF Serving."""
+    try:
+        return orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY)
+    except (orjson.JSONEncodeError, TypeError):
+        return json.dumps(obj, default=_plain, allow_nan=True).encode("utf-8")
+
+
+def _plain(obj: Any) -> Any:
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, bytes):
+        return obj.decode("utf-8", "replace")
+    raise TypeError(type(obj).__name__)
+
+
+# -- JSON → arrays -----------------------------------------------------------------------------
+
+def _decode_string(value: Any, where: str) -> bytes:
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    if isinstance(value, dict):
+        if set(value) != {"b64"} or not isinstance(value["b64"], str):
+            raise invalid(f"{where}: a binary value must be an object with the single key "
+                          f"'b64' holding a base64 string")
+        try:
+            return base64.b64decode(value["b64"], validate=True)
+        except (binascii.Error, ValueError) as err:
+            raise invalid(f"{where}: invalid base64 in 'b64' value: {err}") from err
+    raise invalid(f"{where}: expected a string or {{\"b64\": …}} for a DT_STRING input, "
+                  f"got {type(value).__name__} {str(value)[:40]}")
+
+
+def _strings(value: Any, where: str) -> Any:
+    if isinstance(value, list):
+        return [_strings(v, where) for v in value]
+    return _decode_string(value, where)
+
+
+def to_array(value: Any, spec: Any, where: str) -> np.ndarray:
+    """A JSON value (list nesting = tensor shape) as an array of the spec's dtype."""
+    dtype = spec.dtype
+    if dtype.name == "string":
+        decoded = _strings(value, where)
+        try:
+            arr = np.array(decoded, dtype=object)
+        except ValueError as err:
+            raise invalid(f"{where}: ragged nesting: {err}") from err
+        if arr.dtype != object or (arr.size and not isinstance(arr.flat[0], bytes)):
+            raise invalid(f"{where}: ragged or mixed string values")
+        return arr
+    try:
+        raw = np.asarray(value)
+    except (ValueError, TypeError) as err:
+        raise invalid(f"{where}: ragged nesting or mixed values: {err}") from err
+    if raw.dtype.kind not in "biuf":
+        raise invalid(f"{where}: expected numbers for a {dtype.name} input, got "
+                      f"{str(value)[:60]}")
+    if (dtype.is_integer or dtype.is_bool) and raw.dtype.kind == "f" \
+            and not np.all(np.floor(raw) == raw):
+        raise invalid(f"{where}: expected whole numbers for a {dtype.name} input")
+    arr = raw.astype(dtype.as_numpy_dtype, copy=False)
+    return arr
+
+
+def _check_shape(arr: np.ndarray, spec: Any, name: str) -> None:
+    shape = spec.shape
+    if shape.rank is None:
+        return
+    if arr.ndim != shape.rank:
+        raise invalid(f"input '{name}' has shape {list(arr.shape)}, the signature expects "
+                      f"rank {shape.rank} {_shape_text(shape)}", input=name)
+    for i, (got, want) in enumerate(zip(arr.shape, shape.as_list(), strict=True)):
+        if want is not None and got != want:
+            raise invalid(f"input '{name}' has shape {list(arr.shape)}, the signature expects "
+                          f"{_shape_text(shape)} (dimension {i})", input=name)
+
+
+def _shape_text(shape: Any) -> str:
+    return "[" + ", ".join("-1" if d is None else str(d) for d in shape.as_list()) + "]"
+
+
+def _require_names(given: Mapping[str, Any], specs: Mapping[str, Any], where: str) -> None:
+    missing = sorted(set(specs) - set(given))
+    extra = sorted(set(given) - set(specs))
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"missing input(s) {', '.join(missing)}")
+        if extra:
+            parts.append(f"unknown input(s) {', '.join(extra)}")
+        raise invalid(f"{where}: {'; '.join(parts)}; the signature takes "
+                      f"{', '.join(sorted(specs))}")
+
+
+def arrays_from_instances(instances: Any, specs: Mapping[str, Any]) -> tuple[dict, int]:
+    """Row format: a list with one entry per example. Returns arrays and the batch size."""
+    if not isinstance(instances, list):
+        raise invalid("'instances' must be a list with one entry per example")
+    n = len(instances)
+    if n == 0:
+        raise invalid("'instances' is empty: send at least one example")
+    names = list(specs)
+    if len(names) == 1 and not isinstance(instances[0], dict):
+        columns = {names[0]: instances}
+    else:
+        columns = {name: [None] * n for name in names}
+        for i, inst in enumerate(instances):
+            if not isinstance(inst, dict):
+                raise invalid(f"instances[{i}] must be an object of named inputs "
+                              f"({', '.join(names)})")
+            if len(inst) != len(names) or any(k not in specs for k in inst):
+                _require_names(inst, specs, f"instances[{i}]")
+            for name, value in inst.items():
+                columns[name][i] = value
+    arrays = {}
+    for name, spec in specs.items():
+        arr = to_array(columns[name], spec, f"input '{name}'")
+        _check_shape(arr, spec, name)
+        arrays[name] = arr
+    return arrays, n
+
+
+def arrays_from_columns(inputs: Any, specs: Mapping[str, Any]) -> tuple[dict, int]:
+    """Columnar format: a tensor (single-input signatures) or a map of named tensors."""
+    names = list(specs)
+    if not isinstance(inputs, dict) or (len(names) == 1 and names[0] not in inputs
+                                        and not _looks_named(inputs, specs)):
+        if len(names) != 1:
+            raise invalid(f"'inputs' must be an object of named inputs "
+                          f"({', '.join(names)})")
+        inputs = {names[0]: inputs}
+    _require_names(inputs, specs, "'inputs'")
+    arrays = {}
+    sizes = set()
+    for name, spec in specs.items():
+        arr = to_array(inputs[name], spec, f"input '{name}'")
+        _check_shape(arr, spec, name)
+        arrays[name] = arr
+        if arr.ndim:
+            sizes.add(arr.shape[0])
+    if len(sizes) > 1:
+        raise invalid(f"the named inputs have different batch sizes {sorted(sizes)}; "
+                      "batched serving needs one 0-th dimension")
+    n = sizes.pop() if sizes else 1
+    if n == 0:
+        raise invalid("'inputs' holds no example")
+    return arrays, n
+
+
+def _looks_named(inputs: dict, specs: Mapping[str, Any]) -> bool:
+    return bool(set(inputs) & set(specs))
+
+
+# -- arrays → JSON -----------------------------------------------------------------------------
+
+def _jsonable(name: str, arr: np.ndarray) -> Any:
+    if arr.dtype == object or arr.dtype.kind in "SU":
+        flat = arr.tolist()
+        return _encode_strings(flat, name.endswith("_bytes"))
+    return arr
+
+
+def _encode_strings(value: Any, as_b64: bool) -> Any:
+    if isinstance(value, list):
+        return [_encode_strings(v, as_b64) for v in value]
+    if isinstance(value, bytes):
+        if as_b64:
+            return {"b64": base64.b64encode(value).decode("ascii")}
+        return value.decode("utf-8", "replace")
+    return value
+
+
+def rows_response(outputs: Mapping[str, np.ndarray], n: int) -> dict[str, Any]:
+    """``{"predictions": …}``: one entry per example; the name is dropped for one output."""
+    if len(outputs) == 1:
+        (name, arr), = outputs.items()
+        return {"predictions": _jsonable(name, arr)}
+    cols = {name: _jsonable(name, arr) for name, arr in outputs.items()}
+    rows = []
+    for i in range(n):
+        rows.append({name: col[i] for name, col in cols.items()})
+    return {"predictions": rows}
+
+
+def columns_response(outputs: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    if len(outputs) == 1:
+        (name, arr), = outputs.items()
+        return {"outputs": _jsonable(name, arr)}
+    return {"outputs": {name: _jsonable(name, arr) for name, arr in outputs.items()}}
+
+
+def non_finite(outputs: Mapping[str, np.ndarray]) -> bool:
+    return any(a.dtype.kind == "f" and not np.isfinite(a).all() for a in outputs.values())
+
+
+# -- tf.Example --------------------------------------------------------------------------------
+
+def _feature(value: Any, where: str) -> Any:
+    from tensorflow.core.example import feature_pb2
+
+    values = value if isinstance(value, list) else [value]
+    feature = feature_pb2.Feature()
+    if not values:
+        raise invalid(f"{where}: empty feature list")
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        feature.int64_list.value.extend(values)
+    elif all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        feature.float_list.value.extend(float(v) for v in values)
+    elif all(isinstance(v, (str, dict)) for v in values):
+        feature.bytes_list.value.extend(_decode_string(v, where) for v in values)
+    else:
+        raise invalid(f"{where}: values must be all numbers or all strings, got "
+                      f"{[type(v).__name__ for v in values][:5]}")
+    return feature
+
+
+def _example(obj: Any, where: str) -> Any:
+    from tensorflow.core.example import example_pb2
+
+    if not isinstance(obj, dict):
+        raise invalid(f"{where} must be an object of feature names to values")
+    ex = example_pb2.Example()
+    for name, value in obj.items():
+        ex.features.feature[name].CopyFrom(_feature(value, f"{where}.{name}"))
+    return ex
+
+
+def examples_from_json(body: Mapping[str, Any]) -> list[bytes]:
+    """``examples`` (+ ``context``) of a REST classify/regress body as serialized examples."""
+    examples = body.get("examples")
+    if not isinstance(examples, list) or not examples:
+        raise invalid("a classify/regress request needs a non-empty 'examples' list")
+    context = body.get("context")
+    ctx = _example(context, "context") if context is not None else None
+    out = []
+    for i, obj in enumerate(examples):
+        ex = _example(obj, f"examples[{i}]")
+        if ctx is not None:
+            clash = set(ctx.features.feature) & set(ex.features.feature)
+            if clash:
+                raise invalid(f"examples[{i}] repeats context feature(s) {sorted(clash)}")
+            ex.MergeFrom(ctx)
+        out.append(ex.SerializeToString())
+    return out
+
+
+def examples_from_input(input_proto: Any) -> list[bytes]:
+    """A gRPC ``tensorflow.serving.Input`` as serialized examples."""
+    kind = input_proto.WhichOneof("kind")
+    if kind == "example_list":
+        out = [ex.SerializeToString() for ex in input_proto.example_list.examples]
+    elif kind == "example_list_with_context":
+        lst = input_proto.example_list_with_context
+        out = []
+        for ex in lst.examples:
+            merged = type(ex)()
+            merged.CopyFrom(ex)
+            merged.MergeFrom(lst.context)
+            out.append(merged.SerializeToString())
+    else:
+        raise invalid("Input is empty: set example_list or example_list_with_context")
+    if not out:
+        raise invalid("Input holds no example")
+    return out
+
+
+# -- TensorProto -------------------------------------------------------------------------------
+
+def from_tensor_proto(proto: Any, spec: Any, name: str) -> np.ndarray:
+    import tensorflow as tf
+
+    try:
+        arr = tf.make_ndarray(proto)
+    except (TypeError, ValueError) as err:
+        raise invalid(f"input '{name}': unreadable TensorProto: {err}") from err
+    want = spec.dtype.as_numpy_dtype
+    if spec.dtype.name == "string":
+        if arr.dtype != object:
+            raise invalid(f"input '{name}' has dtype {proto.dtype}, the signature expects "
+                          "DT_STRING", input=name)
+    elif arr.dtype != want:
+        if arr.dtype == object or not np.can_cast(arr.dtype, want, casting="same_kind"):
+            raise ServingError("INVALID_ARGUMENT",
+                               f"input '{name}' has dtype {arr.dtype}, the signature expects "
+                               f"{spec.dtype.name}", input=name)
+        arr = arr.astype(want)
+    _check_shape(arr, spec, name)
+    return arr
+
+
+def tensor_proto(arr: np.ndarray) -> Any:
+    import tensorflow as tf
+
+    return tf.make_tensor_proto(arr)
+
+
+def finite_or_none(x: float) -> float | None:
+    return x if math.isfinite(x) else None
