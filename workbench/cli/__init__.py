@@ -55,6 +55,8 @@ def _register() -> None:
         module.register(cli)
     from workbench.cli import export  # verify, keygen
     export.register(cli)
+    from workbench.cli import serve  # start, stop, status, push, promote, rollback
+    serve.register(cli)
 
 
 _register()

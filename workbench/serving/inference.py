@@ -58,7 +58,7 @@ class Inference:
         self.runner.submit(self._key(vs, sig), Task(arrays, n, done))
         try:
             return await asyncio.wait_for(fut, self.timeout_s)
-        except asyncio.TimeoutError as err:
+        except asyncio.TimeoutError as err:  # noqa: UP041 - distinct from TimeoutError on 3.10
             raise ServingError("DEADLINE_EXCEEDED",
                                f"request did not finish within {self.timeout_s:g} s") from err
 
