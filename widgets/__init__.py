@@ -5,5 +5,6 @@ Widgets import the core; the core never imports them.
 
 from workbench.widgets.data_card import DataCardView
 from workbench.widgets.gates import gate_banner
+from workbench.widgets.runs_view import RunsView
 
-__all__ = ["DataCardView", "gate_banner"]
+__all__ = ["DataCardView", "RunsView", "gate_banner"]

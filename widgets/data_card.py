@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import traitlets
+
 from workbench.widgets._base import WorkbenchWidget, esc
 
 __all__ = ["DataCardView"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from IPython.display import HTML
+
 from workbench.widgets._base import esc
 
 __all__ = ["gate_banner"]

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from workbench.project import Project
+from workbench.runs.report import run_details, runs_overview
 
 __all__ = ["format_table", "register"]
 
@@ -61,29 +62,21 @@ def register(cli: click.Group) -> None:
     @runs.command("list")
     @click.option("--json", "as_json", is_flag=True, help="one JSON object per run")
     def list_cmd(as_json: bool) -> None:
-        """Every run, newest last, with its state and steps."""
+        """Every run, newest first, with its state and steps."""
         store = Project.find().store()
-        rows = []
-        for run in store.runs():
-            m = run.read()
-            steps = m.get("steps", {})
-            done = sum(1 for r in steps.values() if r.get("state") in ("succeeded", "cached"))
-            if as_json:
-                click.echo(json.dumps({"run_id": run.id, "state": m["state"],
-                                       "created": m["created"], "steps": {
-                                           s: r.get("state") for s, r in steps.items()}}))
-                continue
-            failed = [s for s, r in steps.items()
-                      if r.get("state") in ("failed", "gate_failed", "interrupted")]
-            rows.append([run.id, m["state"], m["created"][:19].replace("T", " "),
-                         f"{done}/{len(steps)}", _duration(m.get("duration_s")),
-                         ", ".join(failed)])
-        if not as_json:
-            if not rows:
-                click.echo(f"no runs in {store.root} yet (start one with `workbench run`)")
-                return
-            click.echo(format_table(rows, ["run", "state", "created (UTC)", "steps done",
-                                           "time", "stopped at"]))
+        overview = runs_overview(store)
+        if as_json:
+            for row in overview:
+                click.echo(json.dumps(row))
+            return
+        if not overview:
+            click.echo(f"no runs in {store.root} yet (start one with `workbench run`)")
+            return
+        rows = [[r["run_id"], r["state"], r["created"][:19].replace("T", " "),
+                 f"{r['done']}/{len(r['steps'])}", _duration(r["duration_s"]),
+                 ", ".join(r["failed_gates"] or r["stopped_at"])] for r in overview]
+        click.echo(format_table(rows, ["run", "state", "created (UTC)", "steps done", "time",
+                                       "stopped at"]))
 
     @runs.command("show")
     @click.argument("run_ref", metavar="RUN")
@@ -91,50 +84,45 @@ def register(cli: click.Group) -> None:
     def show_cmd(run_ref: str, as_json: bool) -> None:
         """One run: parameters, steps with state, time, gates, metrics and artifacts."""
         run = Project.find().store().open(run_ref)
-        m = run.read()
         if as_json:
-            click.echo(json.dumps(m, indent=2))
+            click.echo(json.dumps(run.read(), indent=2))
             return
-        click.secho(f"run {run.id}: {m['state']}", bold=True)
-        click.echo(f"  folder   {run.path}")
-        click.echo(f"  created  {m['created']}   time {_duration(m.get('duration_s'))}")
-        env = m.get("environment", {})
-        git = env.get("git")
-        if git:
-            click.echo(f"  git      {git['commit'][:12]}{' (with local changes)' if git['dirty'] else ''}")
-        pk = env.get("packages", {})
-        if pk:
-            click.echo("  packages " + ", ".join(f"{k} {pk[k]}" for k in
-                                                  ("tensorflow", "keras", "tf-workbench")
-                                                  if k in pk))
-        if m.get("parameters"):
-            click.echo("  parameters " + ", ".join(f"{k}={_fmt(v)}" for k, v in
-                                                    m["parameters"].items()))
-        rows = []
-        for step, r in m.get("steps", {}).items():
-            gates = ", ".join(f"{g}:{'pass' if x.get('passed') else 'FAIL'}"
-                              for g, x in r.get("gates", {}).items())
-            note = f"from {r['cached_from']}" if r.get("cached_from") else ""
-            rows.append([step, r.get("state"), _duration(r.get("duration_s")), gates,
-                         len(r.get("artifacts", {})), note])
-        if rows:
+        d = run_details(run)
+        click.secho(f"run {d['run_id']}: {d['state']}", bold=True)
+        click.echo(f"  folder   {d['path']}")
+        click.echo(f"  created  {d['created']}   time {_duration(d['duration_s'])}")
+        if d["git"]:
+            dirty = " (with local changes)" if d["git"]["dirty"] else ""
+            click.echo(f"  git      {d['git']['commit'][:12]}{dirty}")
+        pk = d["packages"]
+        shown = [f"{k} {pk[k]}" for k in ("tensorflow", "keras", "tf-workbench") if k in pk]
+        if shown:
+            click.echo("  packages " + ", ".join(shown))
+        if d["parameters"]:
+            click.echo("  parameters " + ", ".join(f"{k}={_fmt(v)}"
+                                                    for k, v in d["parameters"].items()))
+        steps = d["step_details"]
+        if steps:
             click.echo("")
-            click.echo(format_table(rows, ["step", "state", "time", "gates", "artifacts",
-                                           "note"]))
-        for step, r in m.get("steps", {}).items():
-            for gate, x in r.get("gates", {}).items():
+            click.echo(format_table(
+                [[s["name"], s["state"], _duration(s["duration_s"]),
+                  ", ".join(f"{g}:{'pass' if x.get('passed') else 'FAIL'}"
+                            for g, x in s["gates"].items()),
+                  len(s["artifacts"]),
+                  f"from {s['cached_from']}" if s["cached_from"] else ""] for s in steps],
+                ["step", "state", "time", "gates", "artifacts", "note"]))
+        for s in steps:
+            for gate, x in s["gates"].items():
                 if not x.get("passed"):
-                    click.secho(f"\n{step}: gate {gate} failed", fg="red")
+                    click.secho(f"\n{s['name']}: gate {gate} failed", fg="red")
                     for reason in x.get("reasons", []):
                         click.echo(f"  - {reason}")
-            if r.get("error"):
-                e = r["error"]
-                click.secho(f"\n{step}: {e.get('ename')}: {e.get('evalue')}", fg="red")
-                click.echo(f"  notebook: {run.path / r.get('notebook', '')}")
-            if r.get("metrics"):
-                click.echo(f"\n{step} metrics: " + ", ".join(
-                    f"{k}={_fmt(v)}" for k, v in r["metrics"].items()
-                    if not isinstance(v, (dict, list))))
+            if s["error"]:
+                click.secho(f"\n{s['name']}: {s['error'].get('ename')}: "
+                            f"{s['error'].get('evalue')}", fg="red")
+            if s["metrics"]:
+                click.echo(f"\n{s['name']} metrics: " + ", ".join(
+                    f"{k}={_fmt(v)}" for k, v in s["metrics"].items()))
 
     @runs.command("compare")
     @click.argument("run_a", metavar="RUN_A")

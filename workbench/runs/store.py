@@ -294,12 +294,13 @@ class RunStore:
         return sorted(p for p in self.root.iterdir() if (p / MANIFEST).is_file())
 
     def runs(self) -> list[Run]:
-        """Every run, oldest first (run ids sort by creation time)."""
-        out = []
+        """Every readable run, oldest first (by creation time, to the millisecond)."""
+        keyed = []
         for path in self._run_dirs():
             with contextlib.suppress(RunStoreError):
-                out.append(Run(path))
-        return out
+                run = Run(path)
+                keyed.append((run._read_raw().get("created", ""), run.id, run))
+        return [run for _, _, run in sorted(keyed, key=lambda k: (k[0], k[1]))]
 
     def latest(self, where: Callable[[dict[str, Any]], bool] | None = None) -> Run | None:
         """The newest run whose manifest satisfies ``where`` (any run when None)."""

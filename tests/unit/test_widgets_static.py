@@ -1,0 +1,35 @@
+"""Widgets built without a kernel: their synced state and static pictures."""
+
+from __future__ import annotations
+
+from workbench.runs import RunStore
+from workbench.runs.step import Step
+from workbench.widgets import DataCardView, RunsView, gate_banner
+
+
+def test_data_card_static_picture_lists_columns() -> None:
+    card = {"name": "d", "rows": 1234, "columns": [
+        {"name": "age", "type": "int64", "missing": 3, "missing_pct": 0.243}]}
+    view = DataCardView(card)
+    data, _ = view._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in data
+    assert "1,234 rows" in data["text/html"] and "<td>age</td>" in data["text/html"]
+
+
+def test_gate_banner_says_why() -> None:
+    html = gate_banner({"g": {"passed": False, "reasons": ["age: 3 values below 0"]}}).data
+    assert "gate g failed" in html and "age: 3 values below 0" in html
+
+
+def test_runs_view_loads_details_of_the_selected_run(tmp_path) -> None:
+    store = RunStore(tmp_path / "runs")
+    older = store.create(state="succeeded")
+    Step(older, "01_a", "compute").save("x", {"v": 1})
+    newer = store.create(state="gate_failed")
+    Step(newer, "01_a", "compute").gate("g", False, ["too small"])
+    view = RunsView(store)
+    assert [r["run_id"] for r in view.runs] == [newer.id, older.id]
+    assert view.details["run_id"] == newer.id
+    view.selected = older.id
+    assert view.details["step_details"][0]["artifacts"]["x"]["kind"] == "json"
+    assert newer.id in view.static_html()
