@@ -9,7 +9,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 APT_SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 PYTEST_ARGS ?=
 
-.PHONY: install demo test lab app bench browser-deps lint clean
+.PHONY: install demo test lab app bench system-deps lint clean
 
 install: $(STAMP)
 
@@ -21,18 +21,22 @@ $(STAMP): pyproject.toml
 	@$(BIN)/python -m pip check
 	@touch $(STAMP)
 
-# Debian's Chromium drives the browser tests (Playwright never downloads a browser here).
-browser-deps:
-	@if ! command -v chromium >/dev/null 2>&1; then \
-	  echo "installing Debian chromium and chromium-driver for the browser tests"; \
+# Debian packages the tests use: Chromium for the browser tests (Playwright never downloads a
+# browser here) and wrk, the load generator of the serving tests and benchmarks.
+SYSTEM_PACKAGES := chromium chromium-driver wrk
+system-deps:
+	@missing=""; \
+	for cmd in chromium chromedriver wrk; do command -v $$cmd >/dev/null 2>&1 || missing=1; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages: $(SYSTEM_PACKAGES)"; \
 	  $(APT_SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(APT_SUDO) apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null; \
+	  DEBIAN_FRONTEND=noninteractive $(APT_SUDO) apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES) >/dev/null; \
 	fi
 
 demo: install
 	@$(BIN)/workbench demo
 
-test: install browser-deps
+test: install system-deps
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lab: install
@@ -41,7 +45,7 @@ lab: install
 app: install
 	@$(BIN)/workbench app 01_data_validation
 
-bench: install
+bench: install system-deps
 	@$(BIN)/python -m bench
 
 lint: install
