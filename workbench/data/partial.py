@@ -154,6 +154,7 @@ class QuantileSketch:
         self._values: list[np.ndarray] = []
         self._weights: list[np.ndarray | float] = []
         self._size = 0
+        self._sorted = False
         self.total = 0.0
 
     def copy(self) -> QuantileSketch:
@@ -162,6 +163,7 @@ class QuantileSketch:
         other._values = list(self._values)
         other._weights = list(self._weights)
         other._size = self._size
+        other._sorted = self._sorted
         other.total = self.total
         return other
 
@@ -178,6 +180,7 @@ class QuantileSketch:
         self.total += n
 
     def _push(self, values: np.ndarray, weight: np.ndarray | float) -> None:
+        self._sorted = False
         self._values.append(values.astype(np.float64, copy=False))
         self._weights.append(weight)
         self._size += len(values)
@@ -185,6 +188,7 @@ class QuantileSketch:
             self._compact()
 
     def merge(self, other: QuantileSketch) -> None:
+        self._sorted = False
         for v, w in zip(other._values, other._weights, strict=True):
             self._values.append(v)
             self._weights.append(w)
@@ -212,11 +216,15 @@ class QuantileSketch:
             idx = np.minimum(np.searchsorted(cum, targets), len(values) - 1)
             values, weights = values[idx], np.full(self.capacity, total / self.capacity)
         self._values, self._weights, self._size = [values], [weights], len(values)
+        self._sorted = True
 
     def sorted(self) -> tuple[np.ndarray, np.ndarray]:
         """Sorted sample values and their weights (weights sum to the number of values)."""
+        if len(self._values) == 1 and self._sorted:
+            return self._values[0], self._weights[0]
         values, weights = self._arrays()
         self._values, self._weights, self._size = [values], [weights], len(values)
+        self._sorted = True
         return values, weights
 
     def quantiles(self, qs: np.ndarray) -> np.ndarray:
@@ -229,9 +237,12 @@ class QuantileSketch:
         return values[idx]
 
     def histogram(self, edges: np.ndarray) -> np.ndarray:
+        """Weighted counts between ``edges`` (the last bucket includes its upper edge)."""
         values, weights = self.sorted()
-        counts, _ = np.histogram(values, bins=edges, weights=weights)
-        return counts
+        cum = np.concatenate([[0.0], np.cumsum(weights)])
+        at = np.searchsorted(values, edges, side="left")
+        at[-1] = np.searchsorted(values, edges[-1], side="right")
+        return np.diff(cum[at])
 
 
 # -- numeric features --------------------------------------------------------------------------

@@ -34,6 +34,7 @@ __all__ = [
     "Progress",
     "StatisticsAccumulator",
     "StatsOptions",
+    "accumulate_statistics",
     "compute_statistics",
     "dataset_statistics",
     "feature_name",
@@ -173,6 +174,10 @@ class StatisticsAccumulator:
                 partial.presence.num_missing += other.num_examples
         self.num_examples += other.num_examples
         return self
+
+    def to_list(self, name: str = ALL_EXAMPLES) -> statistics_pb2.DatasetFeatureStatisticsList:
+        """The statistics as a one-dataset ``DatasetFeatureStatisticsList``."""
+        return statistics_pb2.DatasetFeatureStatisticsList(datasets=[self.to_proto(name)])
 
     def to_proto(self, name: str = ALL_EXAMPLES) -> statistics_pb2.DatasetFeatureStatistics:
         out = statistics_pb2.DatasetFeatureStatistics(name=name, num_examples=self.num_examples)
@@ -326,13 +331,11 @@ def _slice_values(batch: pa.Table | pa.RecordBatch, slice_by: str, source: str) 
     return column
 
 
-def compute_statistics(data: Any, *, name: str = ALL_EXAMPLES, slice_by: str | None = None,
-                       max_slices: int = 20, options: StatsOptions | None = None,
-                       progress: Progress | None = None
-                       ) -> statistics_pb2.DatasetFeatureStatisticsList:
-    """Statistics of ``data`` (one dataset named ``name``), plus one dataset per value of the
-    categorical column ``slice_by`` (named ``<column>_<value>``, TFDV's slice names; the
-    ``max_slices`` most frequent values)."""
+def accumulate_statistics(data: Any, *, options: StatsOptions | None = None,
+                          progress: Progress | None = None, slice_by: str | None = None
+                          ) -> tuple[StatisticsAccumulator, dict[Any, StatisticsAccumulator]]:
+    """One pass over ``data``: the statistics of the whole, and per value of ``slice_by``.
+    Accumulators merge (:meth:`StatisticsAccumulator.merge`), e.g. splits into the whole."""
     options = options or StatsOptions()
     batches, total, source = _batches(data, options)
     whole = StatisticsAccumulator(options)
@@ -344,8 +347,7 @@ def compute_statistics(data: Any, *, name: str = ALL_EXAMPLES, slice_by: str | N
             whole.update(batch, pool=pool, source=source)
             if slice_by:
                 column = _slice_values(batch, slice_by, source)
-                vc = pc.value_counts(column.drop_null() if isinstance(column, pa.Array)
-                                     else pc.drop_null(column))
+                vc = pc.value_counts(pc.drop_null(column))
                 for value in vc.field("values").to_pylist():
                     part = batch.filter(pc.equal(column, pa.scalar(value, column.type)))
                     slices.setdefault(value, StatisticsAccumulator(options)).update(
@@ -353,18 +355,32 @@ def compute_statistics(data: Any, *, name: str = ALL_EXAMPLES, slice_by: str | N
             done += batch.num_rows
             if progress is not None:
                 progress(done, total)
+        # sort the quantile sketches in parallel too
+        sketches = [p.sketch for p in whole.features.values() if isinstance(p, NumericPartial)]
+        list(pool.map(lambda sk: sk.sorted(), sketches))
     if whole.num_examples == 0:
         raise DataError(f"{source} has no rows to compute statistics of",
                         hint="check the file, the filter and the split that produced it",
                         file=source)
-    out = statistics_pb2.DatasetFeatureStatisticsList()
-    out.datasets.append(whole.to_proto(name))
-    if slice_by:
-        ranked = sorted(slices.items(), key=lambda kv: (-kv[1].num_examples, str(kv[0])))
-        for value, acc in ranked[:max_slices]:
-            out.datasets.append(acc.to_proto(f"{slice_by}_{value}"))
     log.info("statistics of %s: %d rows, %d features", source, whole.num_examples,
              len(whole.features))
+    return whole, slices
+
+
+def compute_statistics(data: Any, *, name: str = ALL_EXAMPLES, slice_by: str | None = None,
+                       max_slices: int = 20, options: StatsOptions | None = None,
+                       progress: Progress | None = None
+                       ) -> statistics_pb2.DatasetFeatureStatisticsList:
+    """Statistics of ``data`` (one dataset named ``name``), plus one dataset per value of the
+    categorical column ``slice_by`` (named ``<column>_<value>``, TFDV's slice names; the
+    ``max_slices`` most frequent values)."""
+    whole, slices = accumulate_statistics(data, options=options, progress=progress,
+                                          slice_by=slice_by)
+    out = statistics_pb2.DatasetFeatureStatisticsList()
+    out.datasets.append(whole.to_proto(name))
+    ranked = sorted(slices.items(), key=lambda kv: (-kv[1].num_examples, str(kv[0])))
+    for value, acc in ranked[:max_slices]:
+        out.datasets.append(acc.to_proto(f"{slice_by}_{value}"))
     return out
 
 
