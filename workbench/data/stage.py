@@ -1,27 +1,47 @@
-"""Stage 01, ingest part: bring data into the run as train/eval Parquet splits with a data card.
+"""Stage 01: ingest the data, compute its statistics, choose the schema, validate, gate.
 
-The notebook calls :func:`ingest` with its parameters; in view mode the same call loads what the
-step wrote, so the notebook has one code path for computing and for showing.
+The notebook calls :func:`ingest` and then :func:`validate`; in view mode the same calls load
+what the step wrote, so the notebook has one code path for computing and for showing.
+
+Artifacts (docs/stages.md): ``train``, ``eval``, ``data_card`` from ingest; ``stats_train``,
+``stats_eval`` (``DatasetFeatureStatisticsList``), ``schema`` (the reference the data was
+validated against) and ``schema_inferred`` (a proposal), ``anomalies`` (``Anomalies``),
+``anomalies_table`` and ``drift`` (JSON) from validation, plus ``stats_serving`` and
+``anomalies_serving`` when serving data is given. Gate: ``data_validation``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_pb2
 
+from workbench.data.baseline import Baseline, choose_schema, find_baseline
 from workbench.data.datasets import dataset_info, load_dataset
-from workbench.data.ingest import data_card, read_table, require_columns, split_table
-from workbench.errors import DataError
+from workbench.data.ingest import data_card, require_columns, split_table
+from workbench.data.readers import all_null_columns, read_data
+from workbench.data.schema import SERVING, TRAINING, infer_schema
+from workbench.data.stats import StatisticsAccumulator, StatsOptions, accumulate_statistics
+from workbench.data.validate import ValidationReport, validate_statistics
+from workbench.errors import DataError, WorkbenchError
 from workbench.runs.step import Step
 
-__all__ = ["IngestResult", "infer_task", "ingest"]
+__all__ = ["GATE", "IngestResult", "ValidationResult", "infer_task", "ingest", "validate"]
+
+log = logging.getLogger(__name__)
 
 TASKS = ("binary", "multiclass", "regression")
+GATE = "data_validation"
+MAX_GATE_REASONS = 25
+
+_LIST = statistics_pb2.DatasetFeatureStatisticsList
 
 
 @dataclass
@@ -29,6 +49,8 @@ class IngestResult:
     card: dict[str, Any]
     train: pa.Table | None = None
     eval: pa.Table | None = None
+    table: pa.Table | None = None  # all ingested rows (compute mode)
+    dataset: str | None = None  # the bundled dataset, when one was used
 
     @property
     def label(self) -> str:
@@ -58,20 +80,59 @@ def infer_task(column: pa.ChunkedArray, label: str) -> str:
     return "regression"
 
 
+def _resolve(path: str, project_root: Path | None) -> Path:
+    p = Path(path)
+    if p.is_absolute():
+        return p
+    from workbench.project import Project
+
+    return (project_root or Project.find().root) / p
+
+
+def apply_filter(table: pa.Table, row_filter: str, source: str) -> pa.Table:
+    """Keep the rows where the SQL condition ``row_filter`` holds (e.g. ``amount > 0``)."""
+    if not row_filter.strip():
+        return table
+    import polars as pl
+
+    try:
+        kept = pl.from_arrow(table).filter(pl.sql_expr(row_filter)).to_arrow()
+    except (pl.exceptions.PolarsError, ValueError) as err:
+        raise DataError(f"row_filter '{row_filter}' cannot be applied to {source}: "
+                        f"{str(err).splitlines()[0]}",
+                        hint="write a SQL condition over the columns, e.g. "
+                        "\"amount > 0 AND country = 'DE'\"; columns: "
+                        f"{', '.join(table.column_names)}") from err
+    if kept.num_rows == 0:
+        raise DataError(f"row_filter '{row_filter}' leaves 0 of {table.num_rows:,} rows of "
+                        f"{source}", hint="loosen the filter or check its values (text is "
+                        "compared case-sensitively)", file=source)
+    return kept.cast(table.schema) if kept.schema != table.schema else kept
+
+
+def _check_columns(table: pa.Table, source: str) -> None:
+    empty = all_null_columns(table)
+    if empty:
+        raise DataError(
+            f"column{'s' if len(empty) > 1 else ''} {', '.join(repr(c) for c in empty)} of "
+            f"{source} {'have' if len(empty) > 1 else 'has'} no value in any of its "
+            f"{table.num_rows:,} rows",
+            hint="drop the column or fill it; an all-empty column has no type to validate",
+            file=source, column=empty[0])
+
+
 def ingest(step: Step, *, dataset: str = "fraud", data_path: str = "", rows: int = 20_000,
            faults: list[str] | tuple[str, ...] = (), fault_fraction: float = 0.05,
            label: str = "", task: str = "", key_column: str = "", eval_fraction: float = 0.2,
-           seed: int = 42, project_root: Path | None = None) -> IngestResult:
+           seed: int = 42, row_filter: str = "",
+           project_root: Path | None = None) -> IngestResult:
     """Read (or generate) the data, check the label, split it and record both splits."""
     if not step.computing:
         return IngestResult(step.load("data_card"))
+    bundled = None
     if data_path:
-        path = Path(data_path)
-        if not path.is_absolute():
-            from workbench.project import Project
-
-            path = (project_root or Project.find().root) / path
-        table = read_table(path)
+        path = _resolve(data_path, project_root)
+        table = read_data(path)
         source = str(path)
         if not label:
             raise DataError(f"no label column given for {source}",
@@ -80,6 +141,7 @@ def ingest(step: Step, *, dataset: str = "fraud", data_path: str = "", rows: int
         key = key_column or None
     else:
         info = dataset_info(dataset)
+        bundled = dataset
         table = load_dataset(dataset, rows=rows, seed=seed, faults=faults,
                              fault_fraction=fault_fraction)
         source = f"bundled dataset '{dataset}'" + (f" with faults {list(faults)}" if faults
@@ -87,6 +149,8 @@ def ingest(step: Step, *, dataset: str = "fraud", data_path: str = "", rows: int
         label = label or info.label
         key = key_column or info.key
         task = task or info.task
+    table = apply_filter(table, row_filter, source)
+    _check_columns(table, source)
     require_columns(table, {"label": label, "key_column": key or ""}, source)
     if table.column(label).null_count:
         n = table.column(label).null_count
@@ -104,8 +168,206 @@ def ingest(step: Step, *, dataset: str = "fraud", data_path: str = "", rows: int
                      source=source)
     card.update(label=label, task=task, key=key, seed=seed, eval_fraction=eval_fraction,
                 splits={"train": train.num_rows, "eval": evals.num_rows})
+    if row_filter.strip():
+        card["row_filter"] = row_filter
     step.save("train", train, rows=train.num_rows)
     step.save("eval", evals, rows=evals.num_rows)
     step.save("data_card", card)
     step.log_metrics(rows=table.num_rows, rows_train=train.num_rows, rows_eval=evals.num_rows)
-    return IngestResult(card, train, evals)
+    return IngestResult(card, train, evals, table, bundled)
+
+
+# -- validation --------------------------------------------------------------------------------
+
+@dataclass
+class ValidationResult:
+    """Everything the stage's views show; the same in compute and view mode."""
+
+    stats_train: statistics_pb2.DatasetFeatureStatisticsList
+    stats_eval: statistics_pb2.DatasetFeatureStatisticsList
+    schema: schema_pb2.Schema
+    schema_inferred: schema_pb2.Schema
+    anomalies: anomalies_pb2.Anomalies
+    table: list[dict[str, Any]]
+    drift: dict[str, Any]
+    gate: dict[str, Any]
+    editable: bool = False
+    schema_save_path: str | None = None
+    stats_serving: statistics_pb2.DatasetFeatureStatisticsList | None = None
+    stats_baseline: statistics_pb2.DatasetFeatureStatisticsList | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.gate.get("passed"))
+
+    @property
+    def datasets(self) -> dict[str, statistics_pb2.DatasetFeatureStatisticsList]:
+        """The statistics to show side by side: train, eval, and baseline/serving if any."""
+        out = {"train": self.stats_train, "eval": self.stats_eval}
+        if self.stats_baseline is not None:
+            out["baseline"] = self.stats_baseline
+        if self.stats_serving is not None:
+            out["serving"] = self.stats_serving
+        return out
+
+    @property
+    def flagged(self) -> dict[str, str]:
+        """Features with anomalies and their worst severity."""
+        out: dict[str, str] = {}
+        for row in self.table:
+            if out.get(row["feature"]) != "ERROR":
+                out[row["feature"]] = row["severity"]
+        return out
+
+
+def validate(step: Step, data: IngestResult, *, schema_path: str = "",
+             serving_data_path: str = "", slice_by: str = "", drift_threshold: float = 0.1,
+             skew_threshold: float = 0.1, infer_ranges: bool = False,
+             warning_anomalies: list[str] | tuple[str, ...] = (),
+             progress: Callable[[int, int | None], None] | None = None,
+             options: StatsOptions | None = None,
+             project_root: Path | None = None) -> ValidationResult:
+    """Statistics per split, schema, anomalies, drift and skew; records the gate."""
+    if not step.computing:
+        return _load(step)
+    if data.train is None or data.eval is None or data.table is None:
+        raise DataError("validate needs the tables ingest returned in compute mode",
+                        hint="call ingest(...) in the same mode first")
+    options = options or StatsOptions()
+    total = data.train.num_rows + data.eval.num_rows
+
+    def part(offset: int) -> Callable[[int, int | None], None] | None:
+        if progress is None:
+            return None
+        return lambda done, _total: progress(offset + done, total)
+
+    train_acc, slices = accumulate_statistics(data.train, options=options, progress=part(0),
+                                              slice_by=slice_by or None)
+    eval_acc, _ = accumulate_statistics(data.eval, options=options,
+                                        progress=part(data.train.num_rows))
+    stats_train = train_acc.to_list("train")
+    for value, acc in sorted(slices.items(), key=lambda kv: -kv[1].num_examples)[:20]:
+        stats_train.datasets.append(acc.to_proto(f"{slice_by}_{value}"))
+    stats_eval = eval_acc.to_list("eval")
+    whole = StatisticsAccumulator(options).merge(train_acc).merge(eval_acc).to_list("all")
+
+    inferred = infer_schema(whole, label=data.label, drift_threshold=drift_threshold,
+                            skew_threshold=skew_threshold, infer_ranges=infer_ranges)
+    baseline = find_baseline(step)
+    choice = choose_schema(
+        schema_path=_resolve(schema_path, project_root) if schema_path else None,
+        dataset=data.dataset, baseline=baseline, inferred=inferred)
+    schema = choice.schema
+    environment = TRAINING if TRAINING in schema.default_environment else None
+    previous = baseline.statistics() if baseline is not None else None
+    overrides = {t: "WARNING" for t in warning_anomalies}
+    stats_serving = serving_report = None
+    if serving_data_path:
+        stats_serving, serving_report = _validate_serving(
+            _resolve(serving_data_path, project_root), schema, options, overrides)
+    report = validate_statistics(
+        whole, schema, environment=environment, data=data.table, source=data.card["source"],
+        previous=previous, serving=stats_serving, compared=stats_train.datasets[0],
+        previous_name=f"baseline run {baseline.run.id}" if baseline else "the baseline",
+        serving_name=f"serving data {Path(serving_data_path).name}",
+        severity_overrides=overrides)
+    if serving_report is not None:
+        report.findings += serving_report.findings
+    notes = [f"Reference schema: {choice.description}."]
+    notes.append(f"Drift compared with the baseline {baseline.description}." if baseline else
+                 "No baseline: no other run has passed this gate or been blessed yet, so drift "
+                 "was not checked.")
+    drift = {
+        "baseline": baseline.to_dict() if baseline else None,
+        "drift_checked": baseline is not None,
+        "skew_checked": bool(serving_data_path),
+        "serving_data": serving_data_path or None,
+        "schema_source": choice.source,
+        "comparisons": [c.row() for c in report.comparisons],
+        "notes": notes,
+    }
+    table = report.table()
+    step.save("stats_train", stats_train, kind="proto")
+    step.save("stats_eval", stats_eval, kind="proto")
+    step.save("schema", schema, kind="pbtxt", source=choice.source)
+    step.save("schema_inferred", inferred, kind="pbtxt")
+    step.save("anomalies", report.anomalies, kind="proto")
+    step.save("anomalies_table", table)
+    step.save("drift", drift)
+    if stats_serving is not None:
+        step.save("stats_serving", stats_serving, kind="proto")
+        step.save("anomalies_serving", serving_report.anomalies, kind="proto")
+    gate = _record_gate(step, report, baseline)
+    return ValidationResult(stats_train, stats_eval, schema, inferred, report.anomalies, table,
+                            drift, gate, editable=True,
+                            schema_save_path=str(_save_path(schema_path, data, project_root)),
+                            stats_serving=stats_serving, stats_baseline=previous, notes=notes)
+
+
+def _validate_serving(path: Path, schema: schema_pb2.Schema, options: StatsOptions,
+                      overrides: dict[str, str]) -> tuple[Any, ValidationReport]:
+    """Serving data's statistics, checked against the schema in the SERVING environment."""
+    table = read_data(path)
+    _check_columns(table, str(path))
+    acc, _ = accumulate_statistics(table, options=options)
+    stats = acc.to_list("serving")
+    environment = SERVING if SERVING in schema.default_environment else None
+    report = validate_statistics(stats, schema, environment=environment, data=table,
+                                 source=str(path), label="serving",
+                                 severity_overrides=overrides)
+    return stats, report
+
+
+def _record_gate(step: Step, report: ValidationReport, baseline: Baseline | None
+                 ) -> dict[str, Any]:
+    reasons = report.reasons()
+    shown = reasons[:MAX_GATE_REASONS]
+    if len(reasons) > len(shown):
+        shown.append(f"... and {len(reasons) - len(shown)} more error-level anomalies "
+                     "(see anomalies_table)")
+    drifted = [c for c in report.comparisons if c.exceeded]
+    step.log_metrics(anomalies=len(report.errors), anomaly_warnings=len(report.warnings),
+                     drifted_features=len(drifted),
+                     baseline_run=baseline.run.id if baseline else "")
+    return step.gate(GATE, report.passed, shown, errors=len(report.errors),
+                     warnings=len(report.warnings))
+
+
+def _save_path(schema_path: str, data: IngestResult, project_root: Path | None) -> Path:
+    """Where the schema editor saves: the schema_path file, else schemas/<data>.pbtxt."""
+    if schema_path:
+        return _resolve(schema_path, project_root)
+    stem = data.dataset or Path(str(data.card.get("name", "data"))).stem
+    return _resolve(f"schemas/{stem}.pbtxt", project_root)
+
+
+def _load(step: Step) -> ValidationResult:
+    drift = step.load("drift")
+    serving = (step.load("stats_serving", message=_LIST) if step.has("stats_serving")
+               else None)
+    return ValidationResult(
+        stats_train=step.load("stats_train", message=_LIST),
+        stats_eval=step.load("stats_eval", message=_LIST),
+        schema=step.load("schema", message=schema_pb2.Schema),
+        schema_inferred=step.load("schema_inferred", message=schema_pb2.Schema),
+        anomalies=step.load("anomalies", message=anomalies_pb2.Anomalies),
+        table=step.load("anomalies_table"),
+        drift=drift,
+        gate=step.record.get("gates", {}).get(GATE, {}),
+        stats_serving=serving,
+        stats_baseline=_baseline_statistics(step, drift.get("baseline")),
+        notes=list(drift.get("notes", [])),
+    )
+
+
+def _baseline_statistics(step: Step, baseline: dict[str, Any] | None) -> Any:
+    """The baseline's training statistics, for the view, if that run still exists."""
+    if not baseline:
+        return None
+    try:
+        run = step.store.open(baseline["run"])
+        return Baseline(run, baseline.get("why", "")).statistics()
+    except WorkbenchError as err:
+        log.warning("baseline statistics of run %s are not available: %s", baseline["run"], err)
+        return None

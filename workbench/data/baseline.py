@@ -1,0 +1,139 @@
+"""The baseline a data-validation step compares against (drift), and where schemas come from.
+
+Baseline: the latest *other* run whose ``03_evaluate`` step blessed its model (a ``blessing``
+artifact with ``"blessed": true``); when there is none, the latest other run whose
+``data_validation`` gate passed; when none, no drift check. Artifacts are read through a
+read-only step handle, so their hashes are checked.
+
+Reference schema, in order: the ``schema_path`` parameter (a user-curated schema, possibly
+written by TFDV); the curated schema a bundled dataset ships (``schemas/<dataset>.pbtxt``); the
+schema of the baseline run; the schema inferred from this data.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
+
+from workbench.data.schema import read_schema
+from workbench.errors import WorkbenchError
+from workbench.runs.step import Step
+from workbench.runs.store import DONE_STEP_STATES, Run
+
+__all__ = ["Baseline", "SchemaChoice", "bundled_schema_path", "choose_schema", "find_baseline"]
+
+log = logging.getLogger(__name__)
+
+DATA_STEP = "01_data_validation"
+EVALUATE_STEP = "03_evaluate"
+GATE = "data_validation"
+
+
+@dataclass
+class Baseline:
+    run: Run
+    why: str  # "blessed" | "gate_passed"
+
+    @property
+    def description(self) -> str:
+        how = ("its model was blessed by 03_evaluate" if self.why == "blessed"
+               else "it passed the data_validation gate")
+        return f"run {self.run.id} ({how})"
+
+    def step(self) -> Step:
+        return Step(self.run, DATA_STEP, "view")
+
+    def statistics(self, name: str = "stats_train"
+                   ) -> statistics_pb2.DatasetFeatureStatisticsList:
+        return self.step().load(name, message=statistics_pb2.DatasetFeatureStatisticsList)
+
+    def schema(self) -> schema_pb2.Schema | None:
+        step = self.step()
+        return step.load("schema", message=schema_pb2.Schema) if step.has("schema") else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"run": self.run.id, "why": self.why, "description": self.description}
+
+
+def _data_step_usable(manifest: dict[str, Any]) -> bool:
+    record = manifest.get("steps", {}).get(DATA_STEP, {})
+    return record.get("state") in DONE_STEP_STATES and \
+        "stats_train" in record.get("artifacts", {})
+
+
+def _blessed(run: Run, manifest: dict[str, Any]) -> bool:
+    record = manifest.get("steps", {}).get(EVALUATE_STEP, {})
+    if record.get("state") not in DONE_STEP_STATES or \
+            "blessing" not in record.get("artifacts", {}):
+        return False
+    try:
+        blessing = Step(run, EVALUATE_STEP, "view").load("blessing")
+    except WorkbenchError as err:
+        log.warning("ignoring the blessing of run %s: %s", run.id, err)
+        return False
+    return isinstance(blessing, dict) and blessing.get("blessed") is True
+
+
+def _gate_passed(manifest: dict[str, Any]) -> bool:
+    gate = manifest.get("steps", {}).get(DATA_STEP, {}).get("gates", {}).get(GATE, {})
+    return gate.get("passed") is True
+
+
+def find_baseline(step: Step) -> Baseline | None:
+    """The run this step's data is compared with (see the module docstring), or None."""
+    candidates = []
+    for run in reversed(step.store.runs()):
+        if run.path == step.run.path:
+            continue
+        try:
+            manifest = run.read()
+        except WorkbenchError:
+            continue
+        if _data_step_usable(manifest):
+            candidates.append((run, manifest))
+    for run, manifest in candidates:
+        if _blessed(run, manifest):
+            return Baseline(run, "blessed")
+    for run, manifest in candidates:
+        if _gate_passed(manifest):
+            return Baseline(run, "gate_passed")
+    return None
+
+
+def bundled_schema_path(dataset: str) -> Path | None:
+    """The curated schema a bundled dataset ships, if any."""
+    path = resources.files("workbench.data") / "schemas" / f"{dataset}.pbtxt"
+    return Path(str(path)) if path.is_file() else None
+
+
+@dataclass
+class SchemaChoice:
+    schema: schema_pb2.Schema
+    source: str  # "parameter" | "bundled" | "baseline" | "inferred"
+    description: str
+    path: str | None = None  # the file it came from, when it came from one
+
+
+def choose_schema(*, schema_path: Path | None, dataset: str | None,
+                  baseline: Baseline | None, inferred: schema_pb2.Schema) -> SchemaChoice:
+    """The reference schema, in the order of the module docstring."""
+    if schema_path is not None:
+        return SchemaChoice(read_schema(schema_path), "parameter",
+                            f"the curated schema {schema_path} (schema_path)", str(schema_path))
+    bundled = bundled_schema_path(dataset) if dataset else None
+    if bundled is not None:
+        return SchemaChoice(read_schema(bundled), "bundled",
+                            f"the curated schema shipped with the '{dataset}' dataset",
+                            str(bundled))
+    if baseline is not None:
+        schema = baseline.schema()
+        if schema is not None:
+            return SchemaChoice(schema, "baseline",
+                                f"the schema of the baseline {baseline.description}")
+    return SchemaChoice(inferred, "inferred",
+                        "the schema inferred from this data (no curated schema, no baseline)")
