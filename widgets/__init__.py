@@ -3,8 +3,22 @@
 Widgets import the core; the core never imports them.
 """
 
+from workbench.widgets.anomalies import AnomaliesView
 from workbench.widgets.data_card import DataCardView
+from workbench.widgets.drift import DriftView
 from workbench.widgets.gates import gate_banner
 from workbench.widgets.runs_view import RunsView
+from workbench.widgets.schema_editor import SchemaEditor
+from workbench.widgets.statistics import StatisticsView
+from workbench.widgets.stats_progress import StatisticsProgress
 
-__all__ = ["DataCardView", "RunsView", "gate_banner"]
+__all__ = [
+    "AnomaliesView",
+    "DataCardView",
+    "DriftView",
+    "RunsView",
+    "SchemaEditor",
+    "StatisticsProgress",
+    "StatisticsView",
+    "gate_banner",
+]
