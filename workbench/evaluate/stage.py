@@ -1,0 +1,150 @@
+"""Stage 03: evaluate the trained model on the eval split, compare it with the baseline, and
+bless it or not.
+
+In compute mode :func:`evaluate` predicts with ``02_train/model`` on ``01_data_validation/eval``,
+computes the metrics overall and per slice, evaluates the baseline model (the currently blessed
+one) on the same rows, checks the thresholds, and saves ``evaluation`` and ``blessing`` and the
+gate ``blessing``. In view mode it loads them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from workbench.errors import WorkbenchError
+from workbench.evaluate.baseline import Baseline, find_baseline
+from workbench.evaluate.evaluator import evaluate_predictions, metrics_by_slice, predict
+from workbench.evaluate.metrics import metric_names
+from workbench.evaluate.slicing import choose_slice_features
+from workbench.evaluate.thresholds import (
+    check_metrics_exist,
+    check_thresholds,
+    default_thresholds,
+    load_thresholds,
+)
+from workbench.features.spec import FeaturePlan
+from workbench.runs.step import Step
+from workbench.train.data import check_finite, encode_labels, feature_arrays, require_label
+
+__all__ = ["EvaluationResult", "evaluate"]
+
+log = logging.getLogger(__name__)
+
+DATA_STEP = "01_data_validation"
+TRAIN_STEP = "02_train"
+
+
+@dataclass
+class EvaluationResult:
+    evaluation: dict[str, Any]
+    blessing: dict[str, Any]
+
+    @property
+    def blessed(self) -> bool:
+        return bool(self.blessing.get("blessed"))
+
+    @property
+    def failed_checks(self) -> list[dict[str, Any]]:
+        return [c for c in self.blessing.get("checks", []) if not c["passed"]]
+
+
+def _resolve_file(path: str) -> str:
+    if not path or Path(path).is_absolute():
+        return path
+    from workbench.project import Project
+
+    return str(Project.find().root / path)
+
+
+def _baseline_evaluation(baseline: Baseline, table: Any, *, label: str, task: str,
+                         slice_features: list[str], kw: dict[str, Any]) -> dict[str, Any]:
+    import keras
+
+    plan = FeaturePlan.from_dict(baseline.info["preprocessing"])
+    classes = baseline.info["classes"]
+    x = feature_arrays(table, plan, split="eval")
+    y = encode_labels(table, label, task, classes, split="eval")
+    model = keras.saving.load_model(baseline.model_path)
+    p = predict(model, x)
+    return evaluate_predictions(task, y, p, table=table, slice_features=slice_features,
+                                classes=classes, label=label, **kw)
+
+
+def evaluate(step: Step, *, slices: list[str] | tuple[str, ...] = (), numeric_buckets: int = 4,
+             thresholds: Any = None, thresholds_file: str = "", baseline: str = "",
+             decision_threshold: float = 0.5, top_k: int = 2) -> EvaluationResult:
+    """Evaluate (compute mode) or load (view mode) the stage's evaluation and blessing."""
+    if not step.computing:
+        return EvaluationResult(step.load("evaluation"), step.load("blessing"))
+    import keras
+
+    info = step.load(f"{TRAIN_STEP}/model_info")
+    model_art = step.artifact(f"{TRAIN_STEP}/model")
+    table = step.load(f"{DATA_STEP}/eval")
+    label, task, classes = info["label"], info["task"], info["classes"]
+    require_label(table, label, "eval")
+    plan = FeaturePlan.from_dict(info["preprocessing"])
+    x = feature_arrays(table, plan, split="eval")
+    check_finite(x, plan, split="eval")
+    y = encode_labels(table, label, task, classes, split="eval")
+    slice_features = choose_slice_features(list(slices), table, info["features"])
+    kw = {"threshold": decision_threshold, "top_k": top_k, "buckets": numeric_buckets}
+    # check the thresholds before the expensive part: a typo fails fast
+    specs = load_thresholds(thresholds or ({} if thresholds_file else
+                                           default_thresholds(task, len(classes))),
+                            file=_resolve_file(thresholds_file))
+    names = metric_names(task, classes, top_k)
+    check_metrics_exist(specs, names)
+
+    model = keras.saving.load_model(model_art.path)
+    p = predict(model, x)
+    evaluation = evaluate_predictions(task, y, p, table=table, slice_features=slice_features,
+                                      classes=classes, label=label, **kw)
+
+    base = find_baseline(step.store, exclude=step.run, step=step.name, label=label, task=task,
+                         ref=baseline)
+    base_metrics = None
+    base_doc: dict[str, Any] | None = None
+    if base is not None:
+        try:
+            base_eval = _baseline_evaluation(base, table, label=label, task=task,
+                                             slice_features=slice_features, kw=kw)
+        except WorkbenchError as err:
+            base_doc = {**base.describe(), "error": err.message}
+            log.warning("baseline %s could not be evaluated: %s", base.run, err.message)
+        else:
+            base_metrics = metrics_by_slice(base_eval)
+            base_doc = {**base.describe(), "overall": base_eval["overall"],
+                        "slices": base_eval["slices"], "curves": base_eval["curves"],
+                        "confusion_matrix": base_eval["confusion_matrix"]}
+    evaluation["baseline"] = base_doc
+    candidate = metrics_by_slice(evaluation)
+    checks = check_thresholds(specs, candidate, base_metrics, metric_names=names)
+    if base_doc is not None and "error" in base_doc:
+        checks.append({"metric": "*", "slice": "overall", "kind": "baseline", "passed": False,
+                       "reason": f"the baseline model of run {base_doc['run']} could not be "
+                       f"evaluated on this eval split: {base_doc['error']}"})
+    failed = [c for c in checks if not c["passed"]]
+    blessing = {
+        "blessed": not failed,
+        "candidate": {"run": step.run.id, "model_sha256": model_art.sha256,
+                      "builder": info.get("builder")},
+        "baseline": ({"run": base_doc["run"], "builder": base_doc.get("builder"),
+                      "error": base_doc.get("error")} if base_doc else None),
+        "thresholds": [t.describe() for t in specs],
+        "checks": checks,
+        "failed": [c["reason"] for c in failed],
+    }
+    step.save("evaluation", evaluation)
+    step.save("blessing", blessing)
+    step.gate("blessing", not failed,
+              [f"not blessed: {c['reason']}" for c in failed],
+              baseline=blessing["baseline"]["run"] if blessing["baseline"] else None)
+    overall = evaluation["overall"]["metrics"]
+    step.log_metrics({k: v for k, v in overall.items() if isinstance(v, float) and "/" not in k},
+                     blessed=not failed, eval_rows=evaluation["rows"],
+                     baseline=blessing["baseline"]["run"] if blessing["baseline"] else "none")
+    return EvaluationResult(evaluation, blessing)
