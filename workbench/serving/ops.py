@@ -49,18 +49,23 @@ def _safe_name(text: str) -> str:
     return out or "model"
 
 
-def controller(repo: Repository, handle: ServerHandle | None = None) -> Controller:
-    """A controller that applies changes live when the repository's server runs."""
+def controller(repo: Repository, handle: ServerHandle | None = None, *,
+               reload_over_grpc: bool = False) -> Controller:
+    """A controller that applies changes live when the repository's server runs: through the
+    config file the server polls (watching the REST status), and at once with
+    HandleReloadConfigRequest when ``reload_over_grpc`` (its stubs import TensorFlow, which a
+    short CLI call avoids)."""
     handle = handle or running(repo)
     if handle is None:
         return Controller(repo)
-    return Controller(repo, handle.rest(), handle.grpc())
+    return Controller(repo, handle.rest(), handle.grpc() if reload_over_grpc else None)
 
 
 def push_run(repo: Repository, run_ref: str | os.PathLike[str] | None = None, *,
              export_dir: str | os.PathLike[str] | None = None, model: str = "",
              label: str = "auto", keep: int = 5, public_key_path: str | None = None,
-             handle: ServerHandle | None = None) -> tuple[PushResult, Change | None]:
+             handle: ServerHandle | None = None, reload_over_grpc: bool = False
+             ) -> tuple[PushResult, Change | None]:
     """Push a run's export (or a folder) as a new version and serve it under ``label``
     (``auto``: stable for the first version, canary beside an existing stable; ``none``:
     leave the labels alone)."""
@@ -74,7 +79,8 @@ def push_run(repo: Repository, run_ref: str | os.PathLike[str] | None = None, *,
     result = repo.push(export_dir, name, keep=keep, public_key_path=public_key_path)
     change = None
     if label != "none":
-        change = controller(repo, handle).deploy(name, result.version, label=label)
+        change = controller(repo, handle, reload_over_grpc=reload_over_grpc).deploy(
+            name, result.version, label=label)
     return result, change
 
 
