@@ -9,6 +9,7 @@ from workbench.widgets.drift import DriftView
 from workbench.widgets.gates import gate_banner
 from workbench.widgets.runs_view import RunsView
 from workbench.widgets.schema_editor import SchemaEditor
+from workbench.widgets.serving import ServingView
 from workbench.widgets.statistics import StatisticsView
 from workbench.widgets.stats_progress import StatisticsProgress
 
@@ -18,6 +19,7 @@ __all__ = [
     "DriftView",
     "RunsView",
     "SchemaEditor",
+    "ServingView",
     "StatisticsProgress",
     "StatisticsView",
     "gate_banner",

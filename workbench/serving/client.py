@@ -60,7 +60,7 @@ class RestClient:
     def request(self, method: str, path: str, body: Any = None) -> tuple[int, bytes]:
         """One raw request: (status, body bytes). Retries once on a dropped keep-alive."""
         data = None if body is None else (body if isinstance(body, bytes)
-                                          else codec.dumps(body))
+                                          else codec.dumps(body, non_finite=True))
         headers = {"Content-Type": "application/json"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"

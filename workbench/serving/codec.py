@@ -47,12 +47,16 @@ def loads(body: bytes) -> Any:
         raise invalid(f"JSON Parse error: {err}") from err
 
 
-def dumps(obj: Any) -> bytes:
-    """Serialize a response; non-finite floats are written as NaN/Infinity like TF Serving."""
-    try:
-        return orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY)
-    except (orjson.JSONEncodeError, TypeError):
-        return json.dumps(obj, default=_plain, allow_nan=True).encode("utf-8")
+def dumps(obj: Any, *, non_finite: bool = False) -> bytes:
+    """Serialize a body. orjson writes NaN/Infinity as null, so a body that may hold non-finite
+    floats (``non_finite=True``) is written by the json module as NaN/Infinity, like TF
+    Serving."""
+    if not non_finite:
+        try:
+            return orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY)
+        except (orjson.JSONEncodeError, TypeError):
+            pass
+    return json.dumps(obj, default=_plain, allow_nan=True).encode("utf-8")
 
 
 def _plain(obj: Any) -> Any:

@@ -92,7 +92,7 @@ class _Handler(tornado.web.RequestHandler):
         self.finish(codec.dumps({"error": err.message}))
 
     def _send(self, obj: Any) -> None:
-        self.finish(codec.dumps(obj))
+        self.finish(codec.dumps(obj, non_finite=getattr(self, "_non_finite", False)))
 
     # -- GET -----------------------------------------------------------------------------------
     def get(self, path: str) -> None:
@@ -191,6 +191,7 @@ class _Handler(tornado.web.RequestHandler):
         else:
             arrays, n = codec.arrays_from_columns(body["inputs"], sig.inputs)
         outputs = await self.srv.inference.run_async(vs, sig, arrays, n)
+        self._non_finite = codec.non_finite(outputs)
         return codec.rows_response(outputs, n) if has_rows else codec.columns_response(outputs)
 
     async def put(self, path: str) -> None:
