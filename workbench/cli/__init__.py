@@ -57,6 +57,8 @@ def _register() -> None:
     export.register(cli)
     from workbench.cli import serve  # start, stop, status, push, promote, rollback
     serve.register(cli)
+    from workbench.cli import tensorboard  # tensorboard RUN...
+    tensorboard.register(cli)
 
 
 _register()

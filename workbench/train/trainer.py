@@ -242,7 +242,8 @@ def fit(plan: FeaturePlan, x: Mapping[str, np.ndarray], y: np.ndarray, *, task: 
         cbs.append(EpochListener(on_epoch))
     cbs += list(callbacks or [])
 
-    core.fit(train_ds, validation_data=val_ds, epochs=config.epochs, verbose=0, callbacks=cbs)
+    core.fit(train_ds, validation_data=val_ds, epochs=config.epochs, verbose=0, callbacks=cbs,
+             shuffle=False)  # the dataset shuffles, with its seed
     if nonfinite.epoch is not None:
         raise TrainingError(
             f"the loss became NaN or infinite in epoch {nonfinite.epoch} "
