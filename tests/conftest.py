@@ -73,10 +73,24 @@ class SmallRuns:
         (root / "workbench.yaml").write_text("runs_dir: runs\n")
         self._done: dict[str, str] = {}
 
+    def _params_upto(self, stage: str) -> Path:
+        """small.yaml without the sections of later stages (a --params file may only name
+        stages that run)."""
+        import yaml
+
+        from workbench.pipeline.spec import Pipeline
+
+        names = Pipeline.default().names
+        later = set(names[names.index(stage) + 1:]) if stage in names else set()
+        params = yaml.safe_load((FIXTURES / "small.yaml").read_text()) or {}
+        path = self.root / f"small-upto-{stage}.yaml"
+        path.write_text(yaml.safe_dump({k: v for k, v in params.items() if k not in later}))
+        return path
+
     def upto(self, stage: str) -> tuple[Path, str]:
         if stage not in self._done:
             result = run_workbench("run", "--to", stage, "--params",
-                                   str(FIXTURES / "small.yaml"), cwd=self.root,
+                                   str(self._params_upto(stage)), cwd=self.root,
                                    env={"WORKBENCH_HOME": str(self.root)}, timeout=1200)
             assert result.code == 0, f"pipeline up to {stage} failed:\n{result.text}"
             self._done[stage] = sorted(p.name for p in (self.root / "runs").iterdir())[-1]
