@@ -1,0 +1,253 @@
+"""Stage 04: export the blessed model as a SavedModel TF Serving accepts.
+
+:func:`export_model` is called by ``notebooks/04_export.ipynb`` with its parameters. In compute
+mode it exports (signatures, metadata, warmup, integrity manifest and optional signature), runs
+the checks and records the gate ``export_checks``; in view mode it loads what the step wrote
+(and re-verifies the export's integrity, read-only).
+
+Artifacts: ``saved_model`` (dir) and ``export_report`` (json).
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workbench.errors import ArtifactError, IntegrityError, ParameterError, WorkbenchError
+from workbench.export.checks import run_export_checks
+from workbench.export.contract import ModelInfo, feature_arrays, json_safe, predict_keras
+from workbench.export.integrity import (
+    load_private_key,
+    sign_manifest,
+    verify_export,
+    write_manifest,
+)
+from workbench.export.metadata import build_metadata, write_metadata
+from workbench.export.signatures import (
+    build_archive,
+    describe_signatures,
+    example_spec,
+    set_method_names,
+)
+from workbench.export.warmup import MAX_RECORDS, write_warmup
+from workbench.runs.atomic import hash_path
+from workbench.runs.step import Step
+
+__all__ = ["ExportRefused", "ExportResult", "export_model", "load_trained"]
+
+log = logging.getLogger(__name__)
+
+TRAIN = "02_train"
+DATA = "01_data_validation"
+EVALUATE = "03_evaluate"
+
+
+class ExportRefused(WorkbenchError):
+    """The model may not be exported (not blessed, or nothing to export)."""
+
+
+@dataclass
+class ExportResult:
+    report: dict[str, Any]
+    model_dir: Path | None
+    integrity_now: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return all(c["passed"] for c in self.report.get("checks", []))
+
+
+def load_trained(step: Step) -> tuple[Any, ModelInfo, Path]:
+    """The trained Keras model of the run and its model_info, with clear errors."""
+    if not step.has(f"{TRAIN}/model"):
+        raise ExportRefused(
+            f"run {step.run.id} has no trained model: step {TRAIN} has not written "
+            "artifact 'model'",
+            hint=f"train first: workbench run --to {TRAIN} (or open the run that has one)",
+            run=step.run.id, step=TRAIN)
+    model_path = step.path(f"{TRAIN}/model")
+    if not step.has(f"{TRAIN}/model_info"):
+        raise ArtifactError(f"step {TRAIN} of run {step.run.id} wrote a model but no "
+                            "model_info", hint=f"re-run {TRAIN}", run=step.run.id)
+    info = ModelInfo.from_dict(step.load(f"{TRAIN}/model_info"),
+                               source=f"{step.run.id}/{TRAIN}/model_info")
+    import keras
+
+    try:
+        model = keras.saving.load_model(model_path)
+    except Exception as err:  # noqa: BLE001 - Keras raises many kinds; say which file
+        raise ArtifactError(f"cannot load the trained model {model_path}: "
+                            f"{type(err).__name__}: {err}",
+                            hint="custom layers must be registered with "
+                                 "keras.saving.register_keras_serializable(package="
+                                 "'workbench'); re-run 02_train", file=str(model_path)) from err
+    info.check_model(model, source=str(model_path))
+    return model, info, model_path
+
+
+def _blessing(step: Step, allow_unblessed: bool, override_reason: str
+              ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    blessing = step.load(f"{EVALUATE}/blessing") if step.has(f"{EVALUATE}/blessing") else None
+    blessed = bool(blessing and blessing.get("blessed"))
+    if blessed:
+        return blessing, None
+    why = ("step 03_evaluate did not bless it" if blessing is not None
+           else "it has not been evaluated (no 03_evaluate/blessing)")
+    if not allow_unblessed:
+        raise ExportRefused(
+            f"refusing to export the model of run {step.run.id}: {why}",
+            hint="fix the model (see the 03_evaluate gate), or export anyway with "
+                 "allow_unblessed=True and an override_reason; the override is recorded in "
+                 "the export's metadata", run=step.run.id)
+    override = {"unblessed_export": True, "reason": override_reason or "(no reason given)",
+                "why_unblessed": why}
+    log.warning("exporting an unblessed model of run %s: %s", step.run.id, why)
+    return blessing, override
+
+
+def _fingerprints(step: Step) -> tuple[dict[str, str], dict[str, int]]:
+    digests: dict[str, str] = {}
+    rows: dict[str, int] = {}
+    for ref in (f"{DATA}/train", f"{DATA}/eval", f"{DATA}/schema", f"{DATA}/data_card",
+                f"{TRAIN}/model", f"{TRAIN}/model_info"):
+        if step.has(ref):
+            art = step.artifact(ref)
+            digests[ref] = art.sha256
+            if "rows" in art.meta:
+                rows[ref.split("/")[1]] = int(art.meta["rows"])
+    return digests, rows
+
+
+def _schema(step: Step) -> Any:
+    if not step.has(f"{DATA}/schema"):
+        return None
+    from tensorflow_metadata.proto.v0 import schema_pb2
+
+    return step.load(f"{DATA}/schema", message=schema_pb2.Schema)
+
+
+def _verify_now(model_dir: Path, public_key: str | None) -> dict[str, Any]:
+    try:
+        return {"ok": True, **verify_export(model_dir, public_key or None).to_dict()}
+    except IntegrityError as err:
+        return {"ok": False, "error": err.message, "file": err.context.get("file")}
+
+
+def export_model(step: Step, *, allow_unblessed: bool = False, override_reason: str = "",
+                 approval: str = "pending", approved_by: str = "", signing_key: str = "",
+                 public_key: str = "", warmup_records: int = 100, warmup_max_batch: int = 8,
+                 model_name: str = "", tolerance: float = 1e-5, eval_rows: int = 0,
+                 seed: int = 0) -> ExportResult:
+    """Export the run's trained model; see the module docstring."""
+    if not step.computing:
+        report = step.load("export_report")
+        model_dir = step.path("saved_model") if step.has("saved_model") else None
+        now = _verify_now(model_dir, None) if model_dir else {}
+        return ExportResult(report, model_dir, now)
+
+    params = {"allow_unblessed": allow_unblessed, "override_reason": override_reason,
+              "approval": approval, "approved_by": approved_by,
+              "signing_key": signing_key, "warmup_records": warmup_records,
+              "warmup_max_batch": warmup_max_batch, "model_name": model_name,
+              "tolerance": tolerance, "eval_rows": eval_rows, "seed": seed}
+    if not 1 <= warmup_records <= MAX_RECORDS:
+        raise ParameterError(f"warmup_records is {warmup_records}; TF Serving reads 1 to "
+                             f"{MAX_RECORDS} warmup records", parameter="warmup_records",
+                             hint=f"set warmup_records between 1 and {MAX_RECORDS}")
+    if signing_key:
+        load_private_key(signing_key)  # a bad key fails now, not after the export
+    t0 = time.perf_counter()
+    model, info, _ = load_trained(step)
+    blessing, override = _blessing(step, allow_unblessed, override_reason)
+    evaluation = step.load(f"{EVALUATE}/evaluation") if step.has(f"{EVALUATE}/evaluation") \
+        else None
+
+    eval_table = step.load(f"{DATA}/eval")
+    if eval_rows and eval_rows < eval_table.num_rows:
+        eval_table = eval_table.slice(0, eval_rows)
+    arrays = feature_arrays(eval_table, info, source=f"{DATA}/eval")
+    reference = predict_keras(model, arrays, info)
+    import pyarrow.parquet as pq
+
+    spec = example_spec(info, schema=_schema(step),
+                        arrow_schema=pq.read_schema(step.path(f"{DATA}/train")))
+    fingerprints, rows = _fingerprints(step)
+    run_manifest = step.run.read()
+    card = step.load(f"{DATA}/data_card") if step.has(f"{DATA}/data_card") else {}
+    name = model_name or str(card.get("name") or "model")
+
+    with step.writing("saved_model", kind="dir") as tmp:
+        build_archive(model, info, spec).write_out(str(tmp), verbose=False)
+        set_method_names(tmp)
+        signatures = describe_signatures(tmp)
+        warmup = write_warmup(tmp, arrays, info, spec, records=warmup_records,
+                              model_name=name, max_batch=warmup_max_batch, seed=seed)
+        metadata = build_metadata(
+            run_id=step.run.id, step=step.name, parameters=params,
+            run_parameters=run_manifest.get("parameters", {}), info=info,
+            fingerprints=fingerprints, evaluation=evaluation, blessing=blessing,
+            override=override, approval=approval, approved_by=approved_by,
+            environment=run_manifest.get("environment", {}), signatures=signatures,
+            rows=rows)
+        write_metadata(tmp, metadata)
+        write_manifest(tmp)
+        if signing_key:
+            sign_manifest(tmp, signing_key)
+        checks = run_export_checks(tmp, info, arrays, reference, spec, tolerance=tolerance)
+        try:
+            with tempfile.TemporaryDirectory(prefix="wb-key-") as keys:
+                integrity = verify_export(tmp, public_key or _public_of(signing_key,
+                                                                        Path(keys)))
+            checks.append({"name": "integrity", "passed": True,
+                           "detail": f"all {integrity.files} files match the sha256 manifest"
+                                     + (f"; signature valid ({integrity.key_fingerprint})"
+                                        if integrity.signature_checked else "; unsigned"),
+                           **integrity.to_dict()})
+        except IntegrityError as err:
+            integrity = None
+            checks.append({"name": "integrity", "passed": False, "detail": err.message})
+        size = sum(p.stat().st_size for p in tmp.rglob("*") if p.is_file())
+        files = sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file())
+
+    failed = [c for c in checks if not c["passed"]]
+    report = {
+        "run_id": step.run.id, "model_name": name,
+        "saved_model": step.path("saved_model").relative_to(step.run.path).as_posix(),
+        "sha256": hash_path(step.path("saved_model")),
+        "task": info.task, "classes": list(info.classes), "signatures": signatures,
+        "example_spec": spec, "metadata": metadata, "warmup": warmup,
+        "integrity": integrity.to_dict() if integrity else None,
+        "blessed": bool(blessing and blessing.get("blessed")), "override": override,
+        "checks": checks, "size_bytes": size, "files": files,
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
+    report = json_safe(report)
+    step.save("export_report", report)
+    parity = next((c for c in checks if c["name"] == "parity"), {})
+    step.log_metrics(json_safe({
+        "export_size_bytes": size, "export_files": len(files),
+        "export_parity_max_abs_diff": parity.get("max_abs_diff"),
+        "warmup_records": warmup["records"], "export_signed": bool(signing_key),
+        "export_unblessed_override": bool(override)}))
+    step.gate("export_checks", not failed,
+              [f"{c['name']}: {c['detail']}" for c in failed])
+    return ExportResult(report, step.path("saved_model"),
+                        {"ok": integrity is not None, **(integrity.to_dict() if integrity
+                                                         else {})})
+
+
+def _public_of(signing_key: str, folder: Path) -> str | None:
+    """The public half of the signing key as a PEM file, so the stage checks its signature."""
+    if not signing_key:
+        return None
+    from cryptography.hazmat.primitives import serialization
+
+    public = load_private_key(signing_key).public_key()
+    path = folder / "signing_key.pub"
+    path.write_bytes(public.public_bytes(serialization.Encoding.PEM,
+                                         serialization.PublicFormat.SubjectPublicKeyInfo))
+    return str(path)
