@@ -1,0 +1,137 @@
+"""Stage 01 end to end: the library functions on a real run store, and `workbench run`."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from workbench.data.datasets import generate_fraud
+from workbench.data.stage import ingest, validate
+from workbench.errors import DataError
+from workbench.runs.step import Step
+from workbench.runs.store import RunStore
+
+from ..conftest import run_workbench
+
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "01_data_validation.ipynb"
+
+
+def _step(root: Path, mode: str = "compute", run=None) -> Step:
+    run = run or RunStore(root / "runs").create(state="interactive")
+    return Step(run, "01_data_validation", mode)
+
+
+def test_notebook_parameters_are_the_stage_functions_parameters():
+    import papermill
+
+    params = set(papermill.inspect_notebook(str(NOTEBOOK)))
+    accepted = (set(inspect.signature(ingest).parameters)
+                | set(inspect.signature(validate).parameters))
+    internal = {"step", "data", "project_root", "progress", "options"}
+    assert params - {"run_dir", "step", "mode"} == accepted - internal
+
+
+def test_stage_functions_compute_then_view_the_same_result(tmp_path):
+    step = _step(tmp_path)
+    data = ingest(step, rows=1500, seed=5, project_root=tmp_path)
+    seen = []
+    result = validate(step, data, slice_by="channel", project_root=tmp_path,
+                      progress=lambda done, total: seen.append((done, total)))
+    assert result.passed and seen[-1] == (1500, 1500)
+    assert [d.name for d in result.stats_train.datasets][:2] == ["train", "channel_pos"]
+    assert result.drift["drift_checked"] is False and result.drift["schema_source"] == "bundled"
+    assert result.schema_save_path == str(tmp_path / "schemas" / "fraud.pbtxt")
+    names = set(step.record["artifacts"])
+    assert {"train", "eval", "data_card", "stats_train", "stats_eval", "schema",
+            "schema_inferred", "anomalies", "anomalies_table", "drift"} <= names
+    view = validate(_step(tmp_path, "view", step.run), ingest(_step(tmp_path, "view", step.run)))
+    assert view.stats_train == result.stats_train and view.schema == result.schema
+    assert view.table == result.table and view.passed and not view.editable
+
+
+def test_a_feature_in_the_schema_but_absent_and_serving_skew(tmp_path):
+    data_path = tmp_path / "tx.parquet"
+    pq.write_table(generate_fraud(1200, seed=2), data_path)
+    serving = generate_fraud(600, seed=9).drop(["is_fraud"])
+    serving = serving.set_column(serving.schema.get_field_index("channel"), "channel",
+                                 pa.array(["online"] * 600))
+    pq.write_table(serving, tmp_path / "serving.parquet")
+    from workbench.data.baseline import bundled_schema_path
+
+    schema = bundled_schema_path("fraud").read_text() + \
+        'feature { name: "merchant_id" type: BYTES presence { min_count: 1 } }\n'
+    (tmp_path / "schema.pbtxt").write_text(schema)
+    step = _step(tmp_path)
+    data = ingest(step, data_path="tx.parquet", label="is_fraud", project_root=tmp_path)
+    result = validate(step, data, schema_path="schema.pbtxt",
+                      serving_data_path="serving.parquet", project_root=tmp_path)
+    assert not result.passed
+    reasons = result.gate["reasons"]
+    assert any(r.startswith("merchant_id: the schema requires this column but "
+                            f"{data_path} has no column 'merchant_id'") for r in reasons)
+    assert any(r.startswith("channel: skew against serving data serving.parquet: L-infinity")
+               for r in reasons)
+    assert any(r.startswith("serving data, merchant_id:") for r in reasons)
+    assert not any("is_fraud" in r for r in reasons)  # the label is not expected in serving
+    assert result.drift["skew_checked"] and step.has("anomalies_serving")
+    assert result.schema_save_path == str(tmp_path / "schema.pbtxt")
+
+
+def test_tfrecord_input_and_zero_rows_after_filtering(tmp_path):
+    import workbench  # noqa: F401
+    from workbench.data.tfrecord import write_tfrecord
+
+    write_tfrecord(generate_fraud(300, seed=1), tmp_path / "tx.tfrecord")
+    step = _step(tmp_path)
+    data = ingest(step, data_path="tx.tfrecord", label="is_fraud", project_root=tmp_path,
+                  row_filter="amount > 10")
+    assert data.card["row_filter"] == "amount > 10" and data.card["rows"] < 300
+    with pytest.raises(DataError, match=r"row_filter 'amount > 1e9' leaves 0 of 300 rows of "
+                                        r".*tx.tfrecord"):
+        ingest(_step(tmp_path), data_path="tx.tfrecord", label="is_fraud",
+               project_root=tmp_path, row_filter="amount > 1e9")
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    root = tmp_path_factory.mktemp("dv-project")
+    (root / "workbench.yaml").write_text("runs_dir: runs\n")
+    return root
+
+
+def _run(root: Path, *params: str):
+    args = ["run", "--to", "01_data_validation", "-p", "rows=2500"]
+    for p in params:
+        args += ["-p", p]
+    return run_workbench(*args, cwd=root, env={"WORKBENCH_HOME": str(root)})
+
+
+@pytest.mark.slow
+def test_faulty_data_stops_the_pipeline_and_names_the_anomalies(project):
+    result = _run(project, "faults=[negative_ages,unseen_categories,missing_values]")
+    assert result.code == 3, result.text
+    err = result.err
+    assert "gate 'data_validation' of stage 01_data_validation failed" in err
+    assert "customer_age: " in err and "are below the schema minimum 18; the lowest is -" in err
+    assert "merchant_category: " in err and "'crypto_exchange'" in err
+    assert "country: " in err and "'XX'" in err
+    assert "amount: present in " in err and "below the schema's minimum fraction 1" in err
+    assert "device: present in " in err
+
+
+@pytest.mark.slow
+def test_clean_data_passes_and_a_shifted_amount_is_caught_as_drift(project):
+    clean = _run(project, "seed=11")
+    assert clean.code == 0, clean.text
+    baseline = sorted(p.name for p in (project / "runs").iterdir())[-1]
+    shifted = _run(project, "seed=11", "faults=[amount_shift]")
+    assert shifted.code == 3, shifted.text
+    assert f"amount: drift against baseline run {baseline}: approximate Jensen-Shannon " \
+           "divergence" in shifted.err
+    assert "above the threshold 0.1; mean " in shifted.err
+    lines = [line for line in shifted.err.splitlines() if line.startswith("  - ")]
+    assert len(lines) == 1  # nothing but the drift: the shift keeps every value valid
