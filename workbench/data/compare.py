@@ -121,9 +121,9 @@ def _align(h1: statistics_pb2.Histogram, h2: statistics_pb2.Histogram
     if inf2:
         c1.append(0.0)
         c2.append(inf2)
-    if h1.num_nan or h2.num_nan:
-        c1 += [0.0, float(h1.num_nan)]
-        c2 += [float(h2.num_nan), 0.0]
+    if h1.num_nan or h2.num_nan:  # NaNs as one more bucket (as TFDV's metrics tests expect)
+        c1.append(float(h1.num_nan))
+        c2.append(float(h2.num_nan))
     return np.array(c1, dtype=float), np.array(c2, dtype=float)
 
 

@@ -42,6 +42,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_ROWS = 1 << 20
+CSV_BLOCK_BYTES = 32 << 20  # a large CSV file is read in blocks of this size
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,7 @@ def _csv_batches(path: Path, batch_rows: int) -> Iterator[pa.RecordBatch | pa.Ta
     import pyarrow.csv as pacsv
 
     # Type inference sees the first block; make it large so it sees representative rows.
-    opts = pacsv.ReadOptions(block_size=32 << 20)
+    opts = pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES)
     try:
         reader = pacsv.open_csv(path, read_options=opts)
         first = True
