@@ -16,13 +16,23 @@ from workbench.serving.repository import Repository
 MODEL = "fraud"
 
 
-@pytest.fixture(scope="session")
-def exports(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
-    """Two exports of the demo model (different weights), each a verified SavedModel."""
+def make_exports(factory: pytest.TempPathFactory) -> dict[int, Path]:
+    """Two exports of the demo model (different weights), made once per test session."""
     from tests.serving.demo_model import export
 
-    root = tmp_path_factory.mktemp("exports")
-    return {1: export(root / "v1", seed=0), 2: export(root / "v2", seed=1)}
+    root = factory.getbasetemp() / "serving-exports"
+    if not (root / "done").exists():
+        shutil.rmtree(root, ignore_errors=True)
+        root.mkdir()
+        export(root / "v1", seed=0)
+        export(root / "v2", seed=1)
+        (root / "done").touch()
+    return {1: root / "v1", 2: root / "v2"}
+
+
+@pytest.fixture(scope="session")
+def exports(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
+    return make_exports(tmp_path_factory)
 
 
 def new_repository(root: Path, exports: dict[int, Path], *, versions: int = 1) -> Repository:
