@@ -1,0 +1,98 @@
+"""A training worker for ``strategy="multi_worker"``: ``python -m workbench.train.worker``.
+
+Multi-worker training runs the same training on every worker of the cluster named in
+``TF_CONFIG``. Worker 0 (the chief) is usually the ``02_train`` notebook of a run; start every
+other worker with this module on its machine, pointing at the same run folder::
+
+    TF_CONFIG='{"cluster": {"worker": ["10.0.0.1:12345", "10.0.0.2:12345"]},
+                "task": {"type": "worker", "index": 1}}' \\
+        python -m workbench.train.worker --run /shared/runs/20260101-120000-ab12
+
+It trains with the parameters the run recorded for its ``02_train`` step (``-p name=value``
+overrides them). A chief started this way (index 0) writes ``model.keras`` and
+``history.json`` to ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from workbench.errors import WorkbenchError
+
+__all__ = ["main", "run_worker"]
+
+log = logging.getLogger(__name__)
+
+STEP = "02_train"
+_PLAN_KEYS = ("drop_features", "bucketize", "max_vocabulary", "oov_buckets")
+
+
+def run_worker(run_dir: str | Path, *, overrides: dict[str, Any] | None = None,
+               out: str | Path | None = None) -> dict[str, Any]:
+    """Train as one worker of the cluster in ``TF_CONFIG``; returns the history."""
+    from workbench.runs.step import Step
+    from workbench.runs.store import Run
+    from workbench.train.data import check_finite, encode_labels, feature_arrays, label_classes
+    from workbench.train.stage import load_inputs
+    from workbench.train.trainer import TrainConfig, fit
+
+    run = Run(run_dir)
+    params = dict((run.step_record(STEP) or {}).get("parameters", {}))
+    params.update(overrides or {})
+    params["strategy"] = "multi_worker"
+    names = {f.name for f in fields(TrainConfig)}
+    config = TrainConfig(**{k: v for k, v in params.items() if k in names})
+    step = Step(run, STEP, "view")  # reads stage 01's artifacts; writes nothing to the run
+    inputs = load_inputs(step, **{k: params[k] for k in _PLAN_KEYS if k in params})
+    task, label = inputs.card["task"], inputs.card["label"]
+    classes = label_classes(inputs.table, label, task,
+                            positive_class=str(params.get("positive_class", "")))
+    y = encode_labels(inputs.table, label, task, classes)
+    x = feature_arrays(inputs.table, inputs.plan)
+    check_finite(x, inputs.plan)
+    result = fit(inputs.plan, x, y, task=task,
+                 n_outputs=len(classes) if task == "multiclass" else 1, config=config,
+                 label_stats=inputs.label_stats)
+    if out and result.is_chief:
+        folder = Path(out)
+        folder.mkdir(parents=True, exist_ok=True)
+        result.model.save(folder / "model.keras")
+        (folder / "history.json").write_text(json.dumps(result.history, indent=2))
+    log.info("worker %s finished: %s", result.strategy, result.history.get("epochs_run"))
+    return result.history
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m workbench.train.worker",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--run", required=True, help="the run folder (shared by all workers)")
+    parser.add_argument("--out", help="where the chief writes model.keras and history.json")
+    parser.add_argument("-p", dest="params", action="append", default=[],
+                        metavar="NAME=VALUE", help="override a training parameter")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    overrides = {}
+    for item in args.params:
+        name, sep, value = item.partition("=")
+        if not sep:
+            parser.error(f"-p {item}: write NAME=VALUE")
+        overrides[name.strip()] = yaml.safe_load(value) if value.strip() else ""
+    try:
+        history = run_worker(args.run, overrides=overrides, out=args.out)
+    except WorkbenchError as err:
+        sys.stderr.write(f"error: {err}\n")
+        return err.exit_code
+    sys.stdout.write(json.dumps({"epochs_run": history.get("epochs_run")}) + "\n")
+    return 0
+
+
+if __name__ == "__main__":  # the workbench package (and its quiet hook) is imported first
+    sys.exit(main())
