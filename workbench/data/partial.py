@@ -174,9 +174,13 @@ class QuantileSketch:
         if n > self.capacity:
             idx = self._rng.integers(0, n, self.capacity)
             idx.sort()
-            self._push(values[idx], n / self.capacity)
+            run = values[idx]
+            weight = n / self.capacity
         else:
-            self._push(np.asarray(values, dtype=np.float64), 1.0)
+            run = np.array(values, dtype=np.float64)  # a copy: never hold the caller's buffer
+            weight = 1.0
+        run.sort()  # sorted runs make compaction a cheap merge
+        self._push(run, weight)
         self.total += n
 
     def _push(self, values: np.ndarray, weight: np.ndarray | float) -> None:
@@ -204,7 +208,9 @@ class QuantileSketch:
         weights = np.concatenate([
             np.full(len(v), w) if np.isscalar(w) else w
             for v, w in zip(self._values, self._weights, strict=True)])
-        order = np.argsort(values, kind="stable")
+        if len(self._values) == 1 and self._sorted:
+            return values, weights
+        order = np.argsort(values, kind="stable")  # timsort: merges the sorted runs
         return values[order], weights[order]
 
     def _compact(self) -> None:

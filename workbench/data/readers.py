@@ -256,11 +256,11 @@ def _check_mixed(path: Path, name: str, column: pa.ChunkedArray) -> None:
 
 # -- Parquet -----------------------------------------------------------------------------------
 
-def _parquet_file(path: Path):  # noqa: ANN202 - pyarrow.parquet.ParquetFile
+def _parquet_file(path: Path, **options: bool):  # noqa: ANN202 - pyarrow's ParquetFile
     import pyarrow.parquet as pq
 
     try:
-        return pq.ParquetFile(path)
+        return pq.ParquetFile(path, **options)
     except (pa.ArrowInvalid, OSError) as err:
         raise DataError(f"cannot read Parquet file {path}: {err}",
                         hint="check that the file is complete Parquet (not CSV renamed)",
@@ -276,7 +276,8 @@ def _read_parquet(path: Path) -> pa.Table:
 
 
 def _parquet_batches(path: Path, batch_rows: int) -> Iterator[pa.RecordBatch]:
-    pf = _parquet_file(path)
+    # Pre-buffering keeps every column chunk it fetched: memory would grow with the file.
+    pf = _parquet_file(path, pre_buffer=False)
     try:
         yield from pf.iter_batches(batch_size=batch_rows)
     except (pa.ArrowInvalid, OSError) as err:

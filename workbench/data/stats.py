@@ -353,6 +353,8 @@ def accumulate_statistics(data: Any, *, options: StatsOptions | None = None,
                     slices.setdefault(value, StatisticsAccumulator(options)).update(
                         part, source=source)
             done += batch.num_rows
+            del batch
+            pa.default_memory_pool().release_unused()  # keep memory flat over many batches
             if progress is not None:
                 progress(done, total)
         # sort the quantile sketches in parallel too
