@@ -75,3 +75,33 @@ def test_failed_gate_shows_the_anomalies(faulty_run, voila_app, app_page):
     page.select_option(".wb-anomalies select", "WARNING")
     page.wait_for_function(
         "document.querySelectorAll('.wb-anomalies table tr').length === 1")
+
+
+def test_schema_editor_saves_from_the_browser(tmp_path, voila_app, app_page):
+    """In a live session the Save button sends the edits to Python, which writes the file."""
+    import nbformat
+
+    from workbench.data.schema import read_schema, schema_feature
+
+    target = tmp_path / "edited.pbtxt"
+    (tmp_path / "workbench.yaml").write_text("runs_dir: runs\n")
+    notebook = tmp_path / "edit_schema.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "from workbench.data.baseline import bundled_schema_path\n"
+        "from workbench.data.schema import read_schema\n"
+        "from workbench.widgets import SchemaEditor\n\n"
+        "SchemaEditor(read_schema(bundled_schema_path('fraud')), "
+        f"path={str(target)!r}, editable=True)")]), notebook)
+    app = voila_app(str(notebook), project=tmp_path)
+    page = app_page(app.url, wait_for=".wb-schema table")
+    row = page.locator(".wb-schema tr:has(td:text-is('customer_age'))")
+    row.locator("input[type=number]").first.fill("21")
+    row.locator("input[type=number]").first.press("Tab")
+    page.locator(".wb-schema tr:has(td:text-is('country')) textarea").fill("DE, FR, XX")
+    page.locator(".wb-schema tr:has(td:text-is('country')) textarea").press("Tab")
+    page.click("text=Save schema")
+    page.wait_for_function(
+        "document.querySelector('.wb-schema .wb-status').textContent.startsWith('saved to')")
+    saved = read_schema(target)
+    assert schema_feature(saved, "customer_age").int_domain.min == 21
+    assert list(saved.string_domain[1].value) == ["DE", "FR", "XX"]

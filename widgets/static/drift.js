@@ -42,7 +42,7 @@ function render({ model, el: host }) {
       const tr = el("tr");
       const bar = el("td");
       bar.appendChild(meter(r.value, r.threshold));
-      const moved = r.key === null || r.key === undefined ? "" :
+      const moved = r.key === null || r.key === undefined || !(r.value > 0) ? "" :
         `${r.key}: ${(100 * (r.share_current || 0)).toFixed(1)}% vs ${(100 * (r.share_control || 0)).toFixed(1)}%`;
       tr.append(el("td", r.feature), el("td", r.kind),
         el("td", r.metric === "L_INFTY" ? "L-infinity" : "Jensen-Shannon"),

@@ -304,14 +304,14 @@ def _batches(data: Any, options: StatsOptions) -> tuple[Iterator[pa.Table | pa.R
         path = Path(data)
         return iter_batches(path, batch_rows=options.batch_rows), count_rows(path), str(path)
     if isinstance(data, (pa.Table, pa.RecordBatch)):
-        return iter([data]), data.num_rows, "the data"
+        step = options.batch_rows
+        slices = (data.slice(start, step) for start in range(0, max(data.num_rows, 1), step))
+        return slices, data.num_rows, "the data"
     module = type(data).__module__
     if module.startswith("pandas"):
-        table = pa.Table.from_pandas(data, preserve_index=False)
-        return iter([table]), table.num_rows, "the data frame"
+        return _batches(pa.Table.from_pandas(data, preserve_index=False), options)
     if module.startswith("polars"):
-        table = data.to_arrow()
-        return iter([table]), table.num_rows, "the data frame"
+        return _batches(data.to_arrow(), options)
     if isinstance(data, Iterable):
         return iter(data), None, "the data"
     raise DataError(f"cannot compute statistics of a {type(data).__name__}",
