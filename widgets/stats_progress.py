@@ -22,10 +22,21 @@ class StatisticsProgress(DataWidget):
 
     def __init__(self, label: str = "statistics", **kwargs: Any) -> None:
         super().__init__(label=label, **kwargs)
+        self._handle: Any = None
+
+    def show(self) -> StatisticsProgress:
+        """Display the bar now (before the work starts); its saved picture is refreshed when
+        the work ends, so an executed notebook shows the final count."""
+        from IPython.display import display
+
+        self._handle = display(self, display_id=True)
+        return self
 
     def update(self, done: int, total: int | None = None) -> None:
         self.total = int(total or 0)
         self.done = int(done)
+        if self._handle is not None and self.total and self.done >= self.total:
+            self._handle.update(self)
 
     def static_html(self) -> str:
         if self.total:

@@ -70,7 +70,9 @@ def test_anomalies_drift_and_progress_pictures():
     drift["comparisons"] = [{"feature": "amount", "kind": "drift", "metric": "JENSEN_SHANNON_DIVERGENCE",
                              "value": 0.27, "threshold": 0.1, "exceeded": True}]
     assert "above threshold" in DriftView(drift).static_html()
-    progress = StatisticsProgress()
+    progress = StatisticsProgress().show()  # outside a kernel the picture goes to stdout
     progress.update(250, 1000)
     assert (progress.done, progress.total) == (250, 1000)
     assert "250 of 1,000 rows (25%)" in progress.static_html()
+    progress.update(1000, 1000)  # the end refreshes the displayed picture
+    assert "1,000 of 1,000 rows (100%)" in progress.static_html()
