@@ -12,6 +12,7 @@ from workbench.widgets.evaluation import (
     CurvesView,
     MetricsTable,
 )
+from workbench.widgets.export import ExportView, TFLiteView
 from workbench.widgets.gates import gate_banner
 from workbench.widgets.runs_view import RunsView
 from workbench.widgets.schema_editor import SchemaEditor
@@ -27,12 +28,14 @@ __all__ = [
     "CurvesView",
     "DataCardView",
     "DriftView",
+    "ExportView",
     "MetricsTable",
     "RunsView",
     "SchemaEditor",
     "ServingView",
     "StatisticsProgress",
     "StatisticsView",
+    "TFLiteView",
     "TrainingView",
     "gate_banner",
     "model_summary",

@@ -1,14 +1,18 @@
 """Load an export the way TF Serving does (TF1 SavedModel loader, ``serve`` tag) and run it.
 
 Run as ``python -m workbench.export._tf1_check MODEL_DIR --out RESULT.json [--inputs X.npz
---outputs Y.npz] [--warmup]`` — in its own process, so graph-mode state never leaks into the
-caller. Writes a JSON result; exits 0 even when loading fails (the result says why), non-zero
-only when it cannot write the result.
+--outputs Y.npz] [--warmup] [--cli-out SHOW.txt]`` — in its own process, so graph-mode state
+never leaks into the caller. ``--cli-out`` also runs ``saved_model_cli show --all`` — the
+entry point of the environment's ``saved_model_cli`` script, called in this process so the
+check pays for one TensorFlow start-up, not two. Writes a JSON result; exits 0 even when
+loading fails (the result says why), non-zero only when it cannot write the result.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import sys
 import time
@@ -114,19 +118,59 @@ def check(model_dir: str, inputs: str | None, outputs: str | None,
     return result
 
 
+def saved_model_cli_show(model_dir: str, out: str) -> int:
+    """``saved_model_cli show --dir MODEL_DIR --all`` through the CLI's own ``main``; its
+    standard output goes to ``out``. Returns the CLI's exit code."""
+    from tensorflow.python.tools import saved_model_cli
+
+    buffer = io.StringIO()
+    saved_argv = sys.argv
+    sys.argv = ["saved_model_cli", "show", "--dir", model_dir, "--all"]
+    code: Any = 0
+    try:
+        with contextlib.redirect_stdout(buffer):
+            saved_model_cli.main()
+    except SystemExit as done:  # absl's app.run always exits
+        code = done.code
+    finally:
+        sys.argv = saved_argv
+    Path(out).write_text(buffer.getvalue())
+    return int(code or 0) if not isinstance(code, str) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("model_dir")
-    parser.add_argument("--out", required=True)
+    parser.add_argument("model_dir", nargs="?")
+    parser.add_argument("--stdin", action="store_true",
+                        help="import TensorFlow first, then read the arguments as one JSON "
+                             "object line from standard input (the caller starts this process "
+                             "early so the start-up overlaps its own work)")
+    parser.add_argument("--out")
     parser.add_argument("--inputs")
     parser.add_argument("--outputs")
     parser.add_argument("--warmup", action="store_true")
+    parser.add_argument("--cli-out")
     args = parser.parse_args(argv)
+    if args.stdin:
+        import tensorflow  # noqa: F401 - the start-up happens while the caller works
+
+        line = sys.stdin.readline()
+        if not line.strip():
+            return 0  # the caller gave up before submitting an export
+        for key, value in json.loads(line).items():
+            setattr(args, key, value)
+    if not args.model_dir or not args.out:
+        parser.error("MODEL_DIR and --out are required")
     try:
         result = check(args.model_dir, args.inputs, args.outputs, args.warmup)
     except Exception as err:  # noqa: BLE001 - reported to the parent process
         result = {"loaded": False, "error": f"{type(err).__name__}: {err}",
                   "traceback": traceback.format_exc()[-3000:]}
+    if args.cli_out:
+        try:
+            result["cli_returncode"] = saved_model_cli_show(args.model_dir, args.cli_out)
+        except Exception as err:  # noqa: BLE001 - reported to the parent process
+            result["cli_error"] = f"{type(err).__name__}: {err}"
     Path(args.out).write_text(json.dumps(result, indent=1))
     return 0
 

@@ -4,8 +4,8 @@
   ``saved_model_cli run`` use (``serve`` tag), in a separate process, with the expected
   signatures and method names;
 * ``tf2_load`` — it loads with ``tf.saved_model.load``;
-* ``saved_model_cli`` — ``saved_model_cli show --all`` (the real one from this environment)
-  lists every signature;
+* ``saved_model_cli`` — ``saved_model_cli show --all`` (this environment's CLI, run in the
+  checker process) lists every signature;
 * ``parity`` — on the eval split, ``serving_default`` outputs through both loaders match the
   in-memory Keras model (max absolute difference ≤ tolerance, same class ids);
 * ``example_signature`` — ``classify``/``regress`` on the same rows as serialized
@@ -40,7 +40,7 @@ from workbench.export.signatures import (
     to_examples,
 )
 
-__all__ = ["expected_signatures", "max_abs_diff", "run_export_checks", "saved_model_cli_show"]
+__all__ = ["LoaderCheck", "expected_signatures", "max_abs_diff", "run_export_checks"]
 
 log = logging.getLogger(__name__)
 
@@ -54,16 +54,8 @@ def expected_signatures(info: ModelInfo) -> dict[str, str]:
 
 
 def max_abs_diff(a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray]) -> float:
-    keys = [k for k in ("probabilities", "value") if k in a and k in b]
-    if not keys:
-        return float("inf")
-    return max(float(np.max(np.abs(np.asarray(a[k], dtype=np.float64)
-                                   - np.asarray(b[k], dtype=np.float64)), initial=0.0))
-               for k in keys)
-
-
-def _nan_aware_diff(a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray]) -> float:
-    """Like max_abs_diff, but NaN in both at the same place counts as equal."""
+    """Largest absolute difference of the probabilities (or values); NaN in both at the same
+    place counts as equal."""
     worst = 0.0
     for k in ("probabilities", "value"):
         if k in a and k in b:
@@ -75,50 +67,56 @@ def _nan_aware_diff(a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray]) ->
     return worst
 
 
-def _cli_command(model_dir: str | Path) -> list[str]:
-    cli = Path(sys.executable).with_name("saved_model_cli")
-    return [str(cli) if cli.exists() else "saved_model_cli", "show", "--dir", str(model_dir),
-            "--all"]
-
-
-def _parse_cli(returncode: int, stdout: str, stderr: str) -> dict[str, Any]:
+def _parse_cli(returncode: int, stdout: str) -> dict[str, Any]:
     names = re.findall(r"signature_def\['([^']+)'\]", stdout)
-    return {"ok": returncode == 0, "returncode": returncode,
+    return {"ok": returncode == 0 and bool(stdout), "returncode": returncode,
             "signatures": [n for n in names if not n.startswith("__")],
             "methods": re.findall(r"Method name is: (\S+)", stdout),
-            "stderr": stderr.strip()[-2000:], "output_lines": stdout.count("\n")}
+            "output_lines": stdout.count("\n")}
 
 
-def saved_model_cli_show(model_dir: str | Path, *, timeout: float = 180) -> dict[str, Any]:
-    """Run ``saved_model_cli show --all``; the signature names it lists."""
-    try:
-        proc = subprocess.run(_cli_command(model_dir), capture_output=True, text=True,
-                              timeout=timeout)
-    except (OSError, subprocess.TimeoutExpired) as err:
-        return {"ok": False, "error": f"{type(err).__name__}: {err}", "signatures": []}
-    return _parse_cli(proc.returncode, proc.stdout, proc.stderr)
+class LoaderCheck:
+    """The TF1-loader check in its own process (see ``_tf1_check``). Started early, its
+    TensorFlow start-up overlaps the export; :meth:`submit` hands it the export to check."""
 
+    def __init__(self) -> None:
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "workbench.export._tf1_check", "--stdin"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        self.submitted = False
 
-def _finish_cli(proc: subprocess.Popen, timeout: float) -> dict[str, Any]:
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
-        return {"ok": False, "error": f"saved_model_cli took over {timeout:.0f} s",
-                "signatures": []}
-    return _parse_cli(proc.returncode, out.decode(errors="replace"),
-                      err.decode(errors="replace"))
+    def submit(self, model_dir: Path, arrays: Mapping[str, np.ndarray], work: Path) -> None:
+        np.savez(work / "inputs.npz", **arrays)
+        job = {"model_dir": str(model_dir), "out": str(work / "tf1.json"),
+               "inputs": str(work / "inputs.npz"), "outputs": str(work / "tf1_outputs.npz"),
+               "warmup": True, "cli_out": str(work / "saved_model_cli.txt")}
+        try:
+            self.proc.stdin.write((json.dumps(job) + "\n").encode())
+            self.proc.stdin.flush()  # one line is the whole job; wait() closes the pipe
+        except OSError as err:  # the process died at start-up; wait() reports its stderr
+            log.warning("the loader check process is gone: %s", err)
+        self.submitted = True
 
+    def wait(self, timeout: float) -> str:
+        """Wait for the result; returns the process's stderr (for the report on failure)."""
+        try:
+            _, err = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.communicate()
+            return f"the TF1 loader check took over {timeout:.0f} s"
+        return err.decode(errors="replace")
 
-def _start_tf1(model_dir: Path, arrays: Mapping[str, np.ndarray], work: Path
-               ) -> subprocess.Popen:
-    np.savez(work / "inputs.npz", **arrays)
-    cmd = [sys.executable, "-m", "workbench.export._tf1_check", str(model_dir),
-           "--out", str(work / "tf1.json"), "--inputs", str(work / "inputs.npz"),
-           "--outputs", str(work / "tf1_outputs.npz"), "--warmup"]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    def cancel(self) -> None:
+        """Stop the process if the export never got to the checks."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.communicate()
 
 
 def _tf2_outputs(model_dir: Path, arrays: Mapping[str, np.ndarray], info: ModelInfo
@@ -141,7 +139,8 @@ def _check(name: str, passed: bool, detail: str, **numbers: Any) -> dict[str, An
 
 def run_export_checks(model_dir: str | Path, info: ModelInfo, arrays: Mapping[str, np.ndarray],
                       reference: Mapping[str, np.ndarray], spec: Mapping[str, str], *,
-                      tolerance: float = 1e-5, timeout: float = 600) -> list[dict[str, Any]]:
+                      tolerance: float = 1e-5, timeout: float = 600,
+                      loader: LoaderCheck | None = None) -> list[dict[str, Any]]:
     """Run every check; returns them as dicts with ``name``, ``passed``, ``detail``."""
     import tensorflow as tf
 
@@ -151,11 +150,8 @@ def run_export_checks(model_dir: str | Path, info: ModelInfo, arrays: Mapping[st
     with tempfile.TemporaryDirectory(prefix="wb-export-check-") as tmp:
         work = Path(tmp)
         t0 = time.perf_counter()
-        # both subprocesses run while the in-process checks below do
-        proc = _start_tf1(model_dir, arrays, work)
-        cli = subprocess.Popen(_cli_command(model_dir), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE,
-                               env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+        loader = loader or LoaderCheck()
+        loader.submit(model_dir, arrays, work)  # runs while the checks below do
 
         # tf.saved_model.load + parity (TF2 path)
         try:
@@ -178,7 +174,7 @@ def run_export_checks(model_dir: str | Path, info: ModelInfo, arrays: Mapping[st
             n = min(_EXAMPLE_ROWS, len(reference[next(iter(reference))]))
             rows = {k: v[:n] for k, v in arrays.items()}
             try:
-                serialized = serialize_examples(to_examples(rows, spec))
+                serialized = serialize_examples(to_examples(rows, spec, info))
                 out = loaded.signatures[example_name](inputs=tf.constant(serialized))
                 got = (out["scores"].numpy() if info.is_classification
                        else out["outputs"].numpy())
@@ -194,25 +190,11 @@ def run_export_checks(model_dir: str | Path, info: ModelInfo, arrays: Mapping[st
                                      f"{example_name} failed on serialized tf.Examples: "
                                      f"{type(err).__name__}: {str(err)[:500]}"))
 
-        # saved_model_cli show --all
-        shown = _finish_cli(cli, timeout)
-        lacking = sorted(set(expected) - set(shown["signatures"]))
-        checks.append(_check(
-            "saved_model_cli", shown["ok"] and not lacking,
-            ("saved_model_cli show --all lists " + ", ".join(shown["signatures"]))
-            if shown["ok"] else f"saved_model_cli show failed: {shown.get('stderr') or shown.get('error')}",
-            signatures=shown["signatures"], **({"missing": lacking} if lacking else {})))
-
         # TF1 loader (TF Serving's path): loaded, signatures, parity and warmup replay
-        try:
-            _, err_text = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
-            err_text = b"timed out"
+        err_text = loader.wait(timeout)
         tf1_path = work / "tf1.json"
         tf1 = json.loads(tf1_path.read_text()) if tf1_path.exists() else {
-            "loaded": False, "error": err_text.decode(errors="replace")[-1500:]}
+            "loaded": False, "error": err_text[-1500:]}
         sigs = tf1.get("signatures", {})
         wrong = {k: sigs.get(k, {}).get("method_name") for k, m in expected.items()
                  if sigs.get(k, {}).get("method_name") != m}
@@ -227,6 +209,19 @@ def run_export_checks(model_dir: str | Path, info: ModelInfo, arrays: Mapping[st
         checks.append(_check("tf1_loader", bool(tf1.get("loaded")) and not wrong, detail,
                              signatures=sigs))
 
+        # saved_model_cli show --all (run by the checker process, see _tf1_check)
+        cli_text = (work / "saved_model_cli.txt").read_text() \
+            if (work / "saved_model_cli.txt").exists() else ""
+        shown = _parse_cli(int(tf1.get("cli_returncode", 1)), cli_text)
+        lacking = sorted(set(expected) - set(shown["signatures"]))
+        checks.append(_check(
+            "saved_model_cli", shown["ok"] and not lacking,
+            ("saved_model_cli show --all lists " + ", ".join(shown["signatures"])
+             + (f"; missing {', '.join(lacking)}" if lacking else ""))
+            if shown["ok"] else "saved_model_cli show --all failed: "
+            + str(tf1.get("cli_error") or f"exit code {shown['returncode']}"),
+            signatures=shown["signatures"]))
+
         # parity with the in-memory model, through both loaders
         tf1_out = None
         if (work / "tf1_outputs.npz").exists():
@@ -234,7 +229,7 @@ def run_export_checks(model_dir: str | Path, info: ModelInfo, arrays: Mapping[st
         diffs = {}
         for label, got in (("tf.saved_model.load", tf2), ("TF1 loader", tf1_out)):
             if got is not None:
-                diffs[label] = _nan_aware_diff(reference, got)
+                diffs[label] = max_abs_diff(reference, got)
         same_ids = True
         if info.is_classification:
             for got in (tf2, tf1_out):

@@ -49,7 +49,7 @@ def task_metrics(outputs: Mapping[str, np.ndarray], y: np.ndarray, info: ModelIn
             out["auc"] = float(skm.roc_auc_score(y, probs[:, 1]))
         else:
             out["auc"] = float("nan")
-        out["log_loss"] = float(skm.log_loss(y, np.clip(probs, 1e-7, 1 - 1e-7),
+        out["log_loss"] = float(skm.log_loss(y, np.clip(probs[:, 1], 1e-7, 1 - 1e-7),
                                              labels=[0, 1]))
     else:
         out["macro_f1"] = float(skm.f1_score(y, pred, average="macro", zero_division=0))

@@ -47,9 +47,17 @@ TASKS = ("binary", "multiclass", "regression")
 
 @dataclass(frozen=True)
 class Feature:
+    """One model input. ``name`` is the Keras input name (the key of every signature and
+    array); ``column`` the data column it is read from (the tf.Example key)."""
+
     name: str
     dtype: str  # float32 | string
     kind: str = "numeric"  # numeric | categorical
+    column: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.column:
+            object.__setattr__(self, "column", self.name)
 
     @property
     def is_string(self) -> bool:
@@ -96,9 +104,10 @@ class ModelInfo:
             if dtype not in ("float32", "string"):
                 raise bad(f"feature '{f['name']}' has dtype {dtype!r}; expected float32 or "
                           "string")
-            features.append(Feature(str(f["name"]), dtype,
+            features.append(Feature(str(f.get("input") or f["name"]), dtype,
                                     str(f.get("kind") or ("categorical" if dtype == "string"
-                                                          else "numeric"))))
+                                                          else "numeric")),
+                                    column=str(f["name"])))
         classes = tuple(str(c) for c in doc.get("classes") or ())
         if task == "binary" and len(classes) not in (0, 2):
             raise bad(f"is binary but lists {len(classes)} classes")
@@ -132,14 +141,14 @@ class ModelInfo:
 def feature_arrays(table: pa.Table, info: ModelInfo, *, source: str = "table"
                    ) -> dict[str, np.ndarray]:
     """One 1-D array per feature: float32 (null → NaN) or bytes ``S`` (null → b"")."""
-    missing = [n for n in info.names if n not in table.column_names]
+    missing = [f.column for f in info.features if f.column not in table.column_names]
     if missing:
         raise DataError(f"{source} lacks the model's feature column(s): {', '.join(missing)}",
                         hint="export with the splits the model was trained on",
                         file=source, column=missing[0])
     out: dict[str, np.ndarray] = {}
     for f in info.features:
-        col = table.column(f.name)
+        col = table.column(f.column)
         if f.is_string:
             values = pc.fill_null(pc.cast(col, pa.string()), "").to_numpy(zero_copy_only=False)
             out[f.name] = np.asarray(values, dtype=object).astype(bytes)
@@ -147,9 +156,9 @@ def feature_arrays(table: pa.Table, info: ModelInfo, *, source: str = "table"
             try:
                 num = pc.cast(col, pa.float32())
             except pa.ArrowInvalid as err:
-                raise DataError(f"column '{f.name}' of {source} is {col.type}, not numeric",
+                raise DataError(f"column '{f.column}' of {source} is {col.type}, not numeric",
                                 hint="the model takes it as float32; fix the data type",
-                                file=source, column=f.name) from err
+                                file=source, column=f.column) from err
             out[f.name] = np.asarray(num.to_numpy(zero_copy_only=False),
                                      dtype=np.float32).reshape(-1)
     return out

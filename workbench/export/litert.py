@@ -39,7 +39,11 @@ class LiteRunner:
                  | None = None) -> None:
         from ai_edge_litert.interpreter import Interpreter
 
-        self.interpreter = Interpreter(model_content=bytes(content), num_threads=num_threads)
+        from workbench._quiet import silenced_stderr
+
+        with silenced_stderr():  # "Created TensorFlow Lite XNNPACK delegate" from C++
+            self.interpreter = Interpreter(model_content=bytes(content),
+                                           num_threads=num_threads)
         runner = self.interpreter.get_signature_runner(SIGNATURE)
         self.inputs = runner.get_input_details()
         self.outputs = runner.get_output_details()

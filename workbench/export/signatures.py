@@ -75,11 +75,11 @@ def example_spec(info: ModelInfo, *, schema: Any = None,
                 by_schema[f.name] = names[f.type]
     spec = {}
     for f in info.features:
-        kind = by_schema.get(f.name)
-        if kind is None and arrow_schema is not None and f.name in arrow_schema.names:
+        kind = by_schema.get(f.column)
+        if kind is None and arrow_schema is not None and f.column in arrow_schema.names:
             import pyarrow as pa
 
-            t = arrow_schema.field(f.name).type
+            t = arrow_schema.field(f.column).type
             kind = ("int64" if pa.types.is_integer(t) or pa.types.is_boolean(t) else
                     "float32" if pa.types.is_floating(t) else "string")
         kind = kind or ("string" if f.is_string else "float32")
@@ -94,10 +94,11 @@ def _parse_examples(serialized: Any, spec: Mapping[str, str], info: ModelInfo) -
 
     dtypes = {"int64": tf.int64, "float32": tf.float32, "string": tf.string}
     parsed = tf.io.parse_example(
-        serialized, {n: tf.io.VarLenFeature(dtypes[k]) for n, k in spec.items()})
+        serialized, {f.column: tf.io.VarLenFeature(dtypes[spec[f.name]])
+                     for f in info.features})
     out = {}
     for f in info.features:
-        sparse = parsed[f.name]
+        sparse = parsed[f.column]
         if f.is_string:
             if spec[f.name] != "string":
                 sparse = tf.SparseTensor(sparse.indices, tf.strings.as_string(sparse.values),
@@ -186,20 +187,24 @@ def set_method_names(model_dir: str | Path, methods: Mapping[str, str] | None = 
     log.info("method names set for signatures %s", ", ".join(changed))
 
 
-def to_examples(arrays: Mapping[str, np.ndarray], spec: Mapping[str, str]) -> list[Any]:
-    """One ``tf.train.Example`` per row; missing values (NaN, empty string) are left out."""
+def to_examples(arrays: Mapping[str, np.ndarray], spec: Mapping[str, str],
+                info: ModelInfo | None = None) -> list[Any]:
+    """One ``tf.train.Example`` per row, keyed by data column (the schema's names); missing
+    values (NaN, empty string) are left out."""
     import tensorflow as tf
 
+    columns = {f.name: f.column for f in info.features} if info else {}
     n = len(next(iter(arrays.values())))
     examples = []
     for i in range(n):
         feature = {}
         for name, kind in spec.items():
             value = arrays[name][i]
+            key = columns.get(name, name)
             if kind == "string":
                 text = value if isinstance(value, bytes) else str(value).encode()
                 if text:
-                    feature[name] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[text]))
+                    feature[key] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[text]))
                 continue
             number = float(value)
             if math.isnan(number):
@@ -210,10 +215,10 @@ def to_examples(arrays: Mapping[str, np.ndarray], spec: Mapping[str, str]) -> li
                         f"feature '{name}' is an integer in the schema but row {i} holds "
                         f"{number}", hint="fix the schema's type for this feature",
                         column=name, row=i)
-                feature[name] = tf.train.Feature(int64_list=tf.train.Int64List(
+                feature[key] = tf.train.Feature(int64_list=tf.train.Int64List(
                     value=[int(number)]))
             else:
-                feature[name] = tf.train.Feature(float_list=tf.train.FloatList(value=[number]))
+                feature[key] = tf.train.Feature(float_list=tf.train.FloatList(value=[number]))
         examples.append(tf.train.Example(features=tf.train.Features(feature=feature)))
     return examples
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.errors import ArtifactError, IntegrityError, ParameterError, WorkbenchError
-from workbench.export.checks import run_export_checks
+from workbench.export.checks import LoaderCheck, run_export_checks
 from workbench.export.contract import ModelInfo, feature_arrays, json_safe, predict_keras
 from workbench.export.integrity import (
     load_private_key,
@@ -151,7 +151,8 @@ def export_model(step: Step, *, allow_unblessed: bool = False, override_reason: 
 
     params = {"allow_unblessed": allow_unblessed, "override_reason": override_reason,
               "approval": approval, "approved_by": approved_by,
-              "signing_key": signing_key, "warmup_records": warmup_records,
+              "signing_key": signing_key, "public_key": public_key,
+              "warmup_records": warmup_records,
               "warmup_max_batch": warmup_max_batch, "model_name": model_name,
               "tolerance": tolerance, "eval_rows": eval_rows, "seed": seed}
     if not 1 <= warmup_records <= MAX_RECORDS:
@@ -161,6 +162,19 @@ def export_model(step: Step, *, allow_unblessed: bool = False, override_reason: 
     if signing_key:
         load_private_key(signing_key)  # a bad key fails now, not after the export
     t0 = time.perf_counter()
+    loader = LoaderCheck()  # TF Serving's loader path, in its own process; starts up meanwhile
+    try:
+        return _export(step, loader, params, t0)
+    finally:
+        loader.cancel()
+
+
+def _export(step: Step, loader: LoaderCheck, params: dict[str, Any], t0: float
+            ) -> ExportResult:
+    allow_unblessed, override_reason = params["allow_unblessed"], params["override_reason"]
+    approval, approved_by = params["approval"], params["approved_by"]
+    signing_key, public_key = params["signing_key"], params["public_key"]
+    eval_rows, seed = params["eval_rows"], params["seed"]
     model, info, _ = load_trained(step)
     blessing, override = _blessing(step, allow_unblessed, override_reason)
     evaluation = step.load(f"{EVALUATE}/evaluation") if step.has(f"{EVALUATE}/evaluation") \
@@ -178,14 +192,14 @@ def export_model(step: Step, *, allow_unblessed: bool = False, override_reason: 
     fingerprints, rows = _fingerprints(step)
     run_manifest = step.run.read()
     card = step.load(f"{DATA}/data_card") if step.has(f"{DATA}/data_card") else {}
-    name = model_name or str(card.get("name") or "model")
+    name = params["model_name"] or str(card.get("name") or "model")
 
     with step.writing("saved_model", kind="dir") as tmp:
         build_archive(model, info, spec).write_out(str(tmp), verbose=False)
         set_method_names(tmp)
         signatures = describe_signatures(tmp)
-        warmup = write_warmup(tmp, arrays, info, spec, records=warmup_records,
-                              model_name=name, max_batch=warmup_max_batch, seed=seed)
+        warmup = write_warmup(tmp, arrays, info, spec, records=params["warmup_records"],
+                              model_name=name, max_batch=params["warmup_max_batch"], seed=seed)
         metadata = build_metadata(
             run_id=step.run.id, step=step.name, parameters=params,
             run_parameters=run_manifest.get("parameters", {}), info=info,
@@ -197,7 +211,8 @@ def export_model(step: Step, *, allow_unblessed: bool = False, override_reason: 
         write_manifest(tmp)
         if signing_key:
             sign_manifest(tmp, signing_key)
-        checks = run_export_checks(tmp, info, arrays, reference, spec, tolerance=tolerance)
+        checks = run_export_checks(tmp, info, arrays, reference, spec,
+                                   tolerance=params["tolerance"], loader=loader)
         try:
             with tempfile.TemporaryDirectory(prefix="wb-key-") as keys:
                 integrity = verify_export(tmp, public_key or _public_of(signing_key,
@@ -219,7 +234,9 @@ def export_model(step: Step, *, allow_unblessed: bool = False, override_reason: 
         "saved_model": step.path("saved_model").relative_to(step.run.path).as_posix(),
         "sha256": hash_path(step.path("saved_model")),
         "task": info.task, "classes": list(info.classes), "signatures": signatures,
-        "example_spec": spec, "metadata": metadata, "warmup": warmup,
+        "example_spec": [{"key": f.column, "input": f.name, "type": spec[f.name]}
+                         for f in info.features],
+        "metadata": metadata, "warmup": warmup,
         "integrity": integrity.to_dict() if integrity else None,
         "blessed": bool(blessing and blessing.get("blessed")), "override": override,
         "checks": checks, "size_bytes": size, "files": files,

@@ -70,7 +70,7 @@ def write_warmup(model_dir: str | Path, arrays: Mapping[str, np.ndarray], info: 
             rows = {k: v[idx] for k, v in arrays.items()}
             rows_used += size
             if i % 8 == 7:
-                examples = to_examples(rows, spec)
+                examples = to_examples(rows, spec, info)
                 spec_msg = model_pb2.ModelSpec(name=model_name, signature_name=example_sig)
                 request_input = input_pb2.Input(
                     example_list=input_pb2.ExampleList(examples=examples))
