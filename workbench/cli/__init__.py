@@ -59,6 +59,8 @@ def _register() -> None:
     serve.register(cli)
     from workbench.cli import tensorboard  # tensorboard RUN...
     tensorboard.register(cli)
+    from workbench.cli import validate  # validate DATA [--schema] [--baseline] [--serving]
+    validate.register(cli)
 
 
 _register()

@@ -1,0 +1,101 @@
+"""``workbench validate``: statistics and validation of a data file, without a pipeline run.
+
+The headless counterpart of TFDV's ``generate_statistics_from_*`` + ``infer_schema`` +
+``validate_statistics``: reads the file in batches (bounded memory), writes the statistics, the
+inferred schema and the anomalies on request, and exits 3 when an error-level anomaly is found,
+like a failed gate.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from workbench.errors import EXIT_GATE
+
+__all__ = ["register"]
+
+EVIDENCE_BYTES = 256 << 20
+
+
+def register(cli: click.Group) -> None:
+    @cli.command("validate")
+    @click.argument("data", type=click.Path(dir_okay=False))
+    @click.option("--schema", "schema_path", type=click.Path(dir_okay=False),
+                  help="schema.pbtxt to validate against (default: infer one from the data)")
+    @click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False),
+                  help="statistics (.pb or .pbtxt) to measure drift against")
+    @click.option("--serving", "serving_path", type=click.Path(dir_okay=False),
+                  help="serving data file to measure training/serving skew against")
+    @click.option("--environment", help="schema environment of DATA, e.g. TRAINING or SERVING")
+    @click.option("--drift-threshold", type=float, default=0.1, show_default=True,
+                  help="drift threshold of the inferred schema (without --schema)")
+    @click.option("--skew-threshold", type=float, default=0.1, show_default=True,
+                  help="skew threshold of the inferred schema (without --schema)")
+    @click.option("--stats-out", type=click.Path(dir_okay=False),
+                  help="write DATA's statistics here (.pb binary, .pbtxt text)")
+    @click.option("--schema-out", type=click.Path(dir_okay=False),
+                  help="write the schema inferred from DATA here (.pbtxt)")
+    @click.option("--anomalies-out", type=click.Path(dir_okay=False),
+                  help="write the Anomalies proto here (.pbtxt text, else binary)")
+    def validate_cmd(data: str, schema_path: str | None, baseline_path: str | None,
+                     serving_path: str | None, environment: str | None,
+                     drift_threshold: float, skew_threshold: float, stats_out: str | None, schema_out: str | None,
+                     anomalies_out: str | None) -> None:
+        """Compute statistics of DATA (CSV, Parquet or TFRecord) and validate them.
+
+        Exits 0 when the data is valid, 3 when an error-level anomaly was found, 1 on an
+        error.
+        """
+        from google.protobuf import text_format
+
+        from workbench.data.readers import read_data
+        from workbench.data.schema import infer_schema, read_schema, write_schema
+        from workbench.data.stats import compute_statistics, read_statistics, write_statistics
+        from workbench.data.validate import validate_statistics
+        from workbench.runs.atomic import atomic_write_bytes
+
+        # Small files are read whole, so messages can count values and name rows; larger
+        # ones stream through the statistics in batches.
+        small = Path(data).is_file() and Path(data).stat().st_size <= EVIDENCE_BYTES
+        table = read_data(data) if small else None
+        stats = compute_statistics(table if table is not None else data)
+        inferred = infer_schema(stats, drift_threshold=drift_threshold,
+                                skew_threshold=skew_threshold)
+        schema = read_schema(schema_path) if schema_path else inferred
+        report = validate_statistics(
+            stats, schema, environment=environment, source=data, data=table,
+            previous=read_statistics(baseline_path) if baseline_path else None,
+            serving=compute_statistics(serving_path) if serving_path else None,
+            previous_name=f"baseline {Path(baseline_path).name}" if baseline_path else "",
+            serving_name=f"serving data {Path(serving_path).name}" if serving_path else "")
+        if stats_out:
+            write_statistics(stats, stats_out)
+        if schema_out:
+            write_schema(inferred, schema_out)
+        if anomalies_out:
+            out = Path(anomalies_out)
+            atomic_write_bytes(out, text_format.MessageToString(report.anomalies).encode()
+                               if out.suffix == ".pbtxt"
+                               else report.anomalies.SerializeToString(deterministic=True))
+        rows = stats.datasets[0].num_examples
+        against = f"schema {schema_path}" if schema_path else "the schema inferred from it"
+        click.echo(f"{data}: {rows:,} rows, {len(stats.datasets[0].features)} features, "
+                   f"validated against {against}")
+        for kind in ("drift", "skew"):
+            compared = [c for c in report.comparisons if c.kind == kind]
+            if compared:
+                above = sum(c.exceeded for c in compared)
+                worst = max(compared, key=lambda c: c.value / c.threshold)
+                click.echo(f"  {kind}: {len(compared)} features compared, {above} above their "
+                           f"threshold (largest: {worst.feature} {worst.value:.4f})")
+        for finding in report.warnings:
+            click.secho(f"  warning: {finding.sentence()}", fg="yellow")
+        if report.passed:
+            click.secho("valid: no error-level anomalies", fg="green")
+            return
+        click.secho(f"invalid: {len(report.errors)} error-level anomalies", fg="red", err=True)
+        for finding in report.errors:
+            click.echo(f"  - {finding.sentence()}", err=True)
+        click.get_current_context().exit(EXIT_GATE)
