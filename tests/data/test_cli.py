@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from click.testing import CliRunner
 from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 
+from workbench.cli import cli
 from workbench.data.schema import read_schema
 from workbench.data.stats import read_statistics
 
-from ..conftest import run_workbench
+
+def run_workbench(*args: str, cwd) -> object:  # noqa: ANN001 - in process: no start-up cost
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    result.code, result.out, result.err = result.exit_code, result.stdout, result.stderr
+    result.text = result.out + result.err
+    return result
 
 
 def test_validate_a_file_against_a_schema_and_a_baseline(tfdv, tmp_path):

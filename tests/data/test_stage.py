@@ -96,23 +96,12 @@ def test_tfrecord_input_and_zero_rows_after_filtering(tmp_path):
                project_root=tmp_path, row_filter="amount > 1e9")
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    root = tmp_path_factory.mktemp("dv-project")
-    (root / "workbench.yaml").write_text("runs_dir: runs\n")
-    return root
-
-
-def _run(root: Path, *params: str):
-    args = ["run", "--to", "01_data_validation", "-p", "rows=2500"]
-    for p in params:
-        args += ["-p", p]
-    return run_workbench(*args, cwd=root, env={"WORKBENCH_HOME": str(root)})
-
-
 @pytest.mark.slow
-def test_faulty_data_stops_the_pipeline_and_names_the_anomalies(project):
-    result = _run(project, "faults=[negative_ages,unseen_categories,missing_values]")
+def test_faulty_data_stops_the_pipeline_and_names_the_anomalies(tmp_path):
+    (tmp_path / "workbench.yaml").write_text("runs_dir: runs\n")
+    result = run_workbench("run", "--to", "01_data_validation", "-p", "rows=2500", "-p",
+                           "faults=[negative_ages,unseen_categories,missing_values]",
+                           cwd=tmp_path, env={"WORKBENCH_HOME": str(tmp_path)})
     assert result.code == 3, result.text
     err = result.err
     assert "gate 'data_validation' of stage 01_data_validation failed" in err
@@ -123,15 +112,18 @@ def test_faulty_data_stops_the_pipeline_and_names_the_anomalies(project):
     assert "device: present in " in err
 
 
-@pytest.mark.slow
-def test_clean_data_passes_and_a_shifted_amount_is_caught_as_drift(project):
-    clean = _run(project, "seed=11")
-    assert clean.code == 0, clean.text
-    baseline = sorted(p.name for p in (project / "runs").iterdir())[-1]
-    shifted = _run(project, "seed=11", "faults=[amount_shift]")
-    assert shifted.code == 3, shifted.text
-    assert f"amount: drift against baseline run {baseline}: approximate Jensen-Shannon " \
-           "divergence" in shifted.err
-    assert "above the threshold 0.1; mean " in shifted.err
-    lines = [line for line in shifted.err.splitlines() if line.startswith("  - ")]
-    assert len(lines) == 1  # nothing but the drift: the shift keeps every value valid
+def test_clean_data_passes_and_a_shifted_amount_is_caught_as_drift(tmp_path):
+    clean = _step(tmp_path)
+    assert validate(clean, ingest(clean, rows=2500, seed=11, project_root=tmp_path),
+                    project_root=tmp_path).passed
+    clean.finish()
+    shifted = _step(tmp_path)
+    result = validate(shifted, ingest(shifted, rows=2500, seed=11, faults=["amount_shift"],
+                                      project_root=tmp_path), project_root=tmp_path)
+    assert not result.passed
+    (reason,) = result.gate["reasons"]  # nothing but the drift: every value is still valid
+    assert reason.startswith(f"amount: drift against baseline run {clean.run.id}: approximate "
+                             "Jensen-Shannon divergence")
+    assert "above the threshold 0.1; mean " in reason
+    assert result.drift["baseline"]["run"] == clean.run.id
+    assert result.stats_baseline is not None and "baseline" in result.datasets
