@@ -11,7 +11,7 @@ import pytest
 
 from workbench.data.datasets import generate_fraud
 from workbench.data.stage import ingest, validate
-from workbench.errors import DataError
+from workbench.errors import DataError, ParameterError
 from workbench.runs.step import Step
 from workbench.runs.store import RunStore
 
@@ -79,6 +79,17 @@ def test_a_feature_in_the_schema_but_absent_and_serving_skew(tmp_path):
     assert not any("is_fraud" in r for r in reasons)  # the label is not expected in serving
     assert result.drift["skew_checked"] and step.has("anomalies_serving")
     assert result.schema_save_path == str(tmp_path / "schema.pbtxt")
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"drift_threshold": 2.0}, "drift_threshold must be between 0 and 1"),
+    ({"warning_anomalies": ["NEW_COLUMN"]}, "unknown anomaly types: NEW_COLUMN"),
+])
+def test_bad_parameters_are_named(tmp_path, kwargs, message):
+    step = _step(tmp_path)
+    with pytest.raises(ParameterError, match=message):
+        validate(step, ingest(step, rows=200, project_root=tmp_path), project_root=tmp_path,
+                 **kwargs)
 
 
 def test_tfrecord_input_and_zero_rows_after_filtering(tmp_path):

@@ -30,7 +30,7 @@ from workbench.data.readers import all_null_columns, read_data
 from workbench.data.schema import SERVING, TRAINING, infer_schema
 from workbench.data.stats import StatisticsAccumulator, StatsOptions, accumulate_statistics
 from workbench.data.validate import ValidationReport, validate_statistics
-from workbench.errors import DataError, WorkbenchError
+from workbench.errors import DataError, ParameterError, WorkbenchError
 from workbench.runs.step import Step
 
 __all__ = ["GATE", "IngestResult", "ValidationResult", "infer_task", "ingest", "validate"]
@@ -231,6 +231,7 @@ def validate(step: Step, data: IngestResult, *, schema_path: str = "",
     """Statistics per split, schema, anomalies, drift and skew; records the gate."""
     if not step.computing:
         return _load(step)
+    _check_parameters(drift_threshold, skew_threshold, warning_anomalies)
     if data.train is None or data.eval is None or data.table is None:
         raise DataError("validate needs the tables ingest returned in compute mode",
                         hint="call ingest(...) in the same mode first")
@@ -303,6 +304,22 @@ def validate(step: Step, data: IngestResult, *, schema_path: str = "",
                             drift, gate, editable=True,
                             schema_save_path=str(_save_path(schema_path, data, project_root)),
                             stats_serving=stats_serving, stats_baseline=previous, notes=notes)
+
+
+def _check_parameters(drift: float, skew: float, warnings: Any) -> None:
+    for name, value in (("drift_threshold", drift), ("skew_threshold", skew)):
+        if not 0 <= value <= 1:
+            raise ParameterError(f"{name} must be between 0 and 1, got {value}",
+                                 hint="L-infinity and Jensen-Shannon distances lie in [0, 1]; "
+                                 "0.1 is a common threshold", parameter=name)
+    known = set(anomalies_pb2.AnomalyInfo.Type.keys())
+    unknown = [w for w in warnings if w not in known]
+    if unknown:
+        raise ParameterError(
+            f"warning_anomalies names unknown anomaly types: {', '.join(map(str, unknown))}",
+            hint="use TFDV's type names, e.g. SCHEMA_NEW_COLUMN, "
+            "ENUM_TYPE_UNEXPECTED_STRING_VALUES, COMPARATOR_L_INFTY_HIGH",
+            parameter="warning_anomalies")
 
 
 def _validate_serving(path: Path, schema: schema_pb2.Schema, options: StatsOptions,
