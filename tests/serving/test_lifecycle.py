@@ -135,7 +135,8 @@ def test_sigkill_mid_load_then_restart_serves_again_quickly(live):
     rest = again.rest()
     assert rest.predict(MODEL, instances=rows(1), label="stable")[0]["probabilities"]
     took = time.monotonic() - started
-    assert took < 15, f"serving again after {took:.1f} s"
+    # seconds on a quiet machine (bench.bench_serving measures it); generous for a busy CI box
+    assert took < 30, f"serving again after {took:.1f} s"
     assert live.labels(MODEL) == before
     served = {int(s["version"]) for s in rest.status(MODEL) if s["state"] == "AVAILABLE"}
     assert set(before.values()) <= served

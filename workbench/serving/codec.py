@@ -22,6 +22,7 @@ import orjson
 from workbench.serving.status import ServingError, invalid
 
 __all__ = [
+    "InputSpec",
     "arrays_from_columns",
     "arrays_from_instances",
     "columns_response",
@@ -92,10 +93,26 @@ def _strings(value: Any, where: str) -> Any:
     return _decode_string(value, where)
 
 
-def to_array(value: Any, spec: Any, where: str) -> np.ndarray:
+class InputSpec:
+    """What the request path needs of a signature input, computed once per signature (the
+    TensorSpec/TensorShape accessors are slow on a per-request path)."""
+
+    __slots__ = ("dims", "dtype_name", "integral", "name", "np_dtype", "string")
+
+    def __init__(self, name: str, tensor_spec: Any) -> None:
+        dtype = tensor_spec.dtype
+        self.name = name
+        self.dtype_name = dtype.name
+        self.string = dtype.name == "string"
+        self.integral = bool(dtype.is_integer or dtype.is_bool)
+        self.np_dtype = None if self.string else np.dtype(dtype.as_numpy_dtype)
+        shape = tensor_spec.shape
+        self.dims = None if shape.rank is None else tuple(shape.as_list())
+
+
+def to_array(value: Any, spec: InputSpec, where: str) -> np.ndarray:
     """A JSON value (list nesting = tensor shape) as an array of the spec's dtype."""
-    dtype = spec.dtype
-    if dtype.name == "string":
+    if spec.string:
         decoded = _strings(value, where)
         try:
             arr = np.array(decoded, dtype=object)
@@ -109,30 +126,28 @@ def to_array(value: Any, spec: Any, where: str) -> np.ndarray:
     except (ValueError, TypeError) as err:
         raise invalid(f"{where}: ragged nesting or mixed values: {err}") from err
     if raw.dtype.kind not in "biuf":
-        raise invalid(f"{where}: expected numbers for a {dtype.name} input, got "
+        raise invalid(f"{where}: expected numbers for a {spec.dtype_name} input, got "
                       f"{str(value)[:60]}")
-    if (dtype.is_integer or dtype.is_bool) and raw.dtype.kind == "f" \
-            and not np.all(np.floor(raw) == raw):
-        raise invalid(f"{where}: expected whole numbers for a {dtype.name} input")
-    arr = raw.astype(dtype.as_numpy_dtype, copy=False)
-    return arr
+    if spec.integral and raw.dtype.kind == "f" and not np.all(np.floor(raw) == raw):
+        raise invalid(f"{where}: expected whole numbers for a {spec.dtype_name} input")
+    return raw.astype(spec.np_dtype, copy=False)
 
 
-def _check_shape(arr: np.ndarray, spec: Any, name: str) -> None:
-    shape = spec.shape
-    if shape.rank is None:
+def _check_shape(arr: np.ndarray, spec: InputSpec, name: str) -> None:
+    dims = spec.dims
+    if dims is None:
         return
-    if arr.ndim != shape.rank:
+    if arr.ndim != len(dims):
         raise invalid(f"input '{name}' has shape {list(arr.shape)}, the signature expects "
-                      f"rank {shape.rank} {_shape_text(shape)}", input=name)
-    for i, (got, want) in enumerate(zip(arr.shape, shape.as_list(), strict=True)):
+                      f"rank {len(dims)} {_shape_text(dims)}", input=name)
+    for i, (got, want) in enumerate(zip(arr.shape, dims, strict=True)):
         if want is not None and got != want:
             raise invalid(f"input '{name}' has shape {list(arr.shape)}, the signature expects "
-                          f"{_shape_text(shape)} (dimension {i})", input=name)
+                          f"{_shape_text(dims)} (dimension {i})", input=name)
 
 
-def _shape_text(shape: Any) -> str:
-    return "[" + ", ".join("-1" if d is None else str(d) for d in shape.as_list()) + "]"
+def _shape_text(dims: tuple) -> str:
+    return "[" + ", ".join("-1" if d is None else str(d) for d in dims) + "]"
 
 
 def _require_names(given: Mapping[str, Any], specs: Mapping[str, Any], where: str) -> None:
@@ -322,24 +337,24 @@ def examples_from_input(input_proto: Any) -> list[bytes]:
 
 # -- TensorProto -------------------------------------------------------------------------------
 
-def from_tensor_proto(proto: Any, spec: Any, name: str) -> np.ndarray:
+def from_tensor_proto(proto: Any, spec: InputSpec, name: str) -> np.ndarray:
     import tensorflow as tf
 
     try:
         arr = tf.make_ndarray(proto)
     except (TypeError, ValueError) as err:
         raise invalid(f"input '{name}': unreadable TensorProto: {err}") from err
-    want = spec.dtype.as_numpy_dtype
-    if spec.dtype.name == "string":
+    if spec.string:
         if arr.dtype != object:
-            raise invalid(f"input '{name}' has dtype {proto.dtype}, the signature expects "
+            raise invalid(f"input '{name}' has dtype {arr.dtype}, the signature expects "
                           "DT_STRING", input=name)
-    elif arr.dtype != want:
-        if arr.dtype == object or not np.can_cast(arr.dtype, want, casting="same_kind"):
+    elif arr.dtype != spec.np_dtype:
+        if arr.dtype == object or not np.can_cast(arr.dtype, spec.np_dtype,
+                                                  casting="same_kind"):
             raise ServingError("INVALID_ARGUMENT",
                                f"input '{name}' has dtype {arr.dtype}, the signature expects "
-                               f"{spec.dtype.name}", input=name)
-        arr = arr.astype(want)
+                               f"{spec.dtype_name}", input=name)
+        arr = arr.astype(spec.np_dtype)
     _check_shape(arr, spec, name)
     return arr
 

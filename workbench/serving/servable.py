@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from workbench.serving.codec import InputSpec
 from workbench.serving.status import ServingError, invalid
 
 __all__ = ["CLASSIFY", "PREDICT", "REGRESS", "Servable", "Signature", "WARMUP_FILE"]
@@ -34,7 +35,7 @@ class Signature:
     name: str
     method: str
     fn: Any
-    inputs: dict[str, Any]   # name → tf.TensorSpec
+    inputs: dict[str, Any]   # name → codec.InputSpec
     outputs: list[str]
 
     def __call__(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -71,7 +72,8 @@ class Servable:
         self.signatures: dict[str, Signature] = {}
         for key, fn in self._loaded.signatures.items():
             sig_def = self.signature_defs.get(key)
-            specs = dict(fn.structured_input_signature[1])
+            specs = {name: InputSpec(name, spec)
+                     for name, spec in fn.structured_input_signature[1].items()}
             self.signatures[key] = Signature(
                 key, sig_def.method_name if sig_def is not None else PREDICT, fn, specs,
                 sorted(fn.structured_outputs))
