@@ -142,6 +142,8 @@ def test_list_features_report_their_valency():
     assert (cs.num_non_missing, cs.num_missing) == (3, 1)
     assert (cs.min_num_values, cs.max_num_values, cs.tot_num_values) == (1, 3, 6)
     assert cs.avg_num_values == pytest.approx(2.0)
+    ns = _fs(compute_statistics(pa.table({"n": pa.array([[1, None], [3]])})), "n").num_stats
+    assert (ns.mean, ns.common_stats.tot_num_values) == (2.0, 3)
 
 
 def test_slices_get_their_own_datasets(fraud_table):

@@ -98,7 +98,7 @@ class _Presence:
             lengths = pc.list_value_length(arr)
             present = n - lengths.null_count
             lens = lengths.drop_null().to_numpy(zero_copy_only=False).astype(np.int64)
-            values = pc.list_flatten(arr)
+            values = pc.list_flatten(arr).drop_null()  # a null inside a list is no value
             self.num_missing += n - present
             self.num_present += present
             if present:
