@@ -191,6 +191,14 @@ def test_a_column_that_changes_type_between_batches_is_named():
     assert _fs(ok, "a").num_stats.mean == pytest.approx(3.5 / 3)
 
 
+def test_a_data_frame_column_of_mixed_types_is_named():
+    import pandas as pd
+
+    with pytest.raises(DataError, match=r"column 'age' of the data frame mixes types: Could "
+                                        r"not convert 'x'"):
+        compute_statistics(pd.DataFrame({"age": [1, "x", 2.5], "b": [1, 2, 3]}))
+
+
 def test_no_rows_is_an_error():
     with pytest.raises(DataError, match="no rows"):
         compute_statistics(pa.table({"a": pa.array([], pa.int64())}))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -309,7 +310,16 @@ def _batches(data: Any, options: StatsOptions) -> tuple[Iterator[pa.Table | pa.R
         return slices, data.num_rows, "the data"
     module = type(data).__module__
     if module.startswith("pandas"):
-        return _batches(pa.Table.from_pandas(data, preserve_index=False), options)
+        try:
+            table = pa.Table.from_pandas(data, preserve_index=False)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
+            found = re.search(r"for column (\S+) with type", str(err))
+            column = found.group(1) if found else None
+            raise DataError(
+                f"column '{column}' of the data frame mixes types: {err.args[0]}",
+                hint="give the column one type (df[col].astype(...)) or fix the odd values",
+                column=column) from err
+        return _batches(table, options)
     if module.startswith("polars"):
         return _batches(data.to_arrow(), options)
     if isinstance(data, Iterable):
