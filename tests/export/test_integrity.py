@@ -137,7 +137,7 @@ def test_wrong_kind_of_key_is_a_clear_error(export: Path, tmp_path: Path, make,
     path = _write_pem(tmp_path / "wrong.pem", make())
     with pytest.raises(SigningKeyError) as info:
         sign_manifest(export, path)
-    assert f"is a {kind} key" in info.value.message and "keygen" in info.value.hint
+    assert f"key type: {kind}" in info.value.message and "keygen" in info.value.hint
     assert isinstance(info.value, WorkbenchError)
 
 

@@ -186,7 +186,8 @@ def load_private_key(path: str | os.PathLike[str]) -> Any:
                  "(the file PREFIX, not PREFIX.pub)", file=str(key_path)) from err
     if not isinstance(key, Ed25519PrivateKey):
         raise SigningKeyError(
-            f"{key_path} is a {_kind(key)} key; exports are signed with Ed25519 keys",
+            f"{key_path} is not an Ed25519 key (key type: {_kind(key)}); exports are signed "
+            "with Ed25519 keys",
             hint="generate an Ed25519 key pair with `workbench keygen --out PREFIX`",
             file=str(key_path))
     return key
@@ -212,7 +213,8 @@ def load_public_key(path: str | os.PathLike[str]) -> Any:
                  "(the file PREFIX.pub)", file=str(key_path)) from err
     if not isinstance(key, Ed25519PublicKey):
         raise SigningKeyError(
-            f"{key_path} is a {_kind(key)} key; export signatures are Ed25519",
+            f"{key_path} is not an Ed25519 key (key type: {_kind(key)}); export signatures "
+            "are Ed25519",
             hint="use the PREFIX.pub file written by `workbench keygen --out PREFIX`",
             file=str(key_path))
     return key

@@ -51,8 +51,7 @@ def build_metadata(*, run_id: str, step: str, parameters: Mapping[str, Any],
                    signatures: Mapping[str, Any], rows: Mapping[str, int]) -> dict[str, Any]:
     from workbench.pipeline.environment import package_versions
 
-    packages = dict(environment.get("packages") or {})
-    packages.update(package_versions(EXTRA_PACKAGES))
+    packages = {**package_versions(), **package_versions(EXTRA_PACKAGES)}  # what exported it
     return {
         "format": FORMAT,
         "run_id": run_id,

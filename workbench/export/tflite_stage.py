@@ -30,6 +30,7 @@ from workbench.export.compare import (
     metric_drop,
     primary_metric,
     recommend,
+    rules,
     task_metrics,
 )
 from workbench.export.contract import (
@@ -44,6 +45,7 @@ from workbench.export.litert import LiteRunner, latency_stats
 from workbench.export.preprocessed import apply_preprocessing, split_preprocessing
 from workbench.export.stage import DATA, load_trained
 from workbench.export.tflite import (
+    MIN_REPRESENTATIVE_ROWS,
     VARIANTS,
     ConversionError,
     convert_variant,
@@ -139,6 +141,13 @@ def convert_tflite(step: Step, *, variants: Sequence[str] = VARIANTS,
     if tflite_inputs not in INPUT_MODES:
         raise ParameterError(f"tflite_inputs is '{tflite_inputs}'", parameter="tflite_inputs",
                              hint=f"use one of: {', '.join(INPUT_MODES)}")
+    if "int8" in variants and representative < MIN_REPRESENTATIVE_ROWS:
+        representative_rows({"x": np.zeros(MIN_REPRESENTATIVE_ROWS)}, representative)  # raises
+    if recommend_rule not in rules() and recommend_rule not in variants:
+        raise ParameterError(f"unknown recommendation rule '{recommend_rule}'",
+                             parameter="recommend",
+                             hint=f"use a rule ({', '.join(rules())}) or one of the variants "
+                                  f"({', '.join(variants)})")
     if latency_runs < 10:
         raise ParameterError(f"latency_runs is {latency_runs}; a p95 needs at least 10 runs",
                              parameter="latency_runs", hint="set latency_runs to 100 or more")
