@@ -2,7 +2,7 @@
 
 12 raw features (10 float, 2 string) → Normalization/StringLookup inside the model → a DNN →
 ``serving_default`` (raw features by name, 1-D) returning ``probabilities`` and ``class_ids``;
-a ``classify`` signature over serialized tf.Examples (method tensorflow/serving/classify);
+``classify`` and ``regress`` signatures over serialized tf.Examples (TF Serving's method names);
 warmup records; the integrity manifest of workbench.export.integrity.
 """
 
@@ -85,10 +85,17 @@ def export(path: Path, *, seed: int = 0, warmup: bool = True) -> Path:
         classes = tf.tile(tf.constant([["0", "1"]]), [n, 1])
         return {"classes": classes, "scores": scores}
 
+    def regress(serialized):
+        feats = tf.io.parse_example(serialized, parse_spec)
+        p = model({k: tf.reshape(v, [-1, 1]) for k, v in feats.items()})
+        return {"outputs": tf.reshape(p, [-1])}
+
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.add_endpoint("serving_default", predict, input_signature=[specs])
     archive.add_endpoint("classify", classify,
+                         input_signature=[tf.TensorSpec([None], tf.string, name="inputs")])
+    archive.add_endpoint("regress", regress,
                          input_signature=[tf.TensorSpec([None], tf.string, name="inputs")])
     archive.write_out(str(path), verbose=False)
 
@@ -96,8 +103,9 @@ def export(path: Path, *, seed: int = 0, warmup: bool = True) -> Path:
     sm = saved_model_pb2.SavedModel()
     sm.ParseFromString(pb.read_bytes())
     for graph in sm.meta_graphs:
-        if "classify" in graph.signature_def:
-            graph.signature_def["classify"].method_name = "tensorflow/serving/classify"
+        for key in ("classify", "regress"):
+            if key in graph.signature_def:
+                graph.signature_def[key].method_name = f"tensorflow/serving/{key}"
     pb.write_bytes(sm.SerializeToString())
 
     if warmup:

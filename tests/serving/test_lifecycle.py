@@ -118,6 +118,24 @@ def test_hot_swap_under_load_fails_no_request(live, exports):
     assert answered is not None and answered <= 2.0, f"new version after {answered} s"
 
 
+def test_latest_policy_loads_new_versions_found_by_polling(live, exports):
+    rest = running(live).rest()
+    live.set_model(MODEL, policy=VersionPolicy("latest", num_versions=2), labels={})
+    pushed = live.push(exports[1], MODEL).version      # no reload call: polling finds it
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and rest.available(MODEL)[-1:] != [pushed]:
+        time.sleep(0.1)
+    assert rest.available(MODEL)[-1] == pushed
+    newest_two = [v for v in live.versions(MODEL)][-2:]
+    while time.monotonic() < deadline and rest.available(MODEL) != newest_two:
+        time.sleep(0.1)                                  # older ones unloaded after the grace
+    assert rest.available(MODEL) == newest_two
+    assert rest.predict(MODEL, instances=rows(1))        # latest answers
+    # labels again for the next test (through the polled config file)
+    Controller(live, rest, None).deploy(MODEL, pushed, label="stable")
+    assert rest.status(MODEL, label="stable")[0]["version"] == str(pushed)
+
+
 def test_sigkill_mid_load_then_restart_serves_again_quickly(live):
     handle = running(live)
     before = {k: v for k, v in live.labels(MODEL).items()}

@@ -94,6 +94,25 @@ def test_classify_over_rest_and_grpc(rest, grpc_client):
     assert err.value.context["http_status"] == 400
 
 
+def test_regress_over_rest_and_grpc(rest, grpc_client):
+    from tensorflow_serving.apis import regression_pb2
+
+    from workbench.serving.codec import examples_from_json
+
+    examples = rows(3, seed=6)
+    values = rest.regress(MODEL, examples, signature_name="regress")
+    classes = rest.classify(MODEL, examples, signature_name="classify")
+    np.testing.assert_allclose(values, [c[1][1] for c in classes], atol=1e-6)
+    req = regression_pb2.RegressionRequest()
+    req.model_spec.name = MODEL
+    req.model_spec.signature_name = "regress"
+    for blob in examples_from_json({"examples": examples}):
+        req.input.example_list.examples.add().ParseFromString(blob)
+    resp = grpc_client.predictions.Regress(req, timeout=10)
+    np.testing.assert_allclose([r.value for r in resp.result.regressions], values, atol=1e-6)
+    assert resp.model_spec.version.value == 1
+
+
 def test_grpc_predict_metadata_status_and_multi_inference(grpc_client):
     from tensorflow_serving.apis import inference_pb2
 
@@ -247,3 +266,4 @@ def test_prometheus_metrics_use_tf_serving_names(rest):
                  ":tensorflow:serving:batching_session:processed_batch_size_bucket"):
         assert name in text
     assert 'API="predict",entrypoint="REST"' in text
+    assert ":tensorflow:serving:model_warmup_latency_count" in text   # warmup was replayed
