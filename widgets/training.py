@@ -110,9 +110,11 @@ def _preprocessing(f: dict[str, Any]) -> str:
 
 def model_summary(info: dict[str, Any]) -> HTML:
     """The model's task, output and features with their preprocessing, and dropped columns."""
+    left = "style='text-align:left'"
     rows = "".join(
-        f"<tr><td>{esc(f['name'])}</td><td>{esc(f['kind'])}</td><td>{esc(f['dtype'])}</td>"
-        f"<td>{esc(_preprocessing(f))}</td></tr>" for f in info.get("features", []))
+        f"<tr><td {left}>{esc(f['name'])}</td><td {left}>{esc(f['kind'])}</td>"
+        f"<td {left}>{esc(f['dtype'])}</td><td {left}>{esc(_preprocessing(f))}</td></tr>"
+        for f in info.get("features", []))
     dropped = "".join(f"<li><b>{esc(d['name'])}</b>: {esc(d['reason'])}</li>"
                       for d in info.get("dropped", []))
     classes = info.get("classes") or []
@@ -123,8 +125,9 @@ def model_summary(info: dict[str, Any]) -> HTML:
         f"<div class='wb wb-model-summary'><div class='wb-title'>Model</div><div>{head}</div>"
         + (f"<div class='wb-muted'>classes: {esc(', '.join(map(str, classes)))}</div>"
            if classes else "")
-        + "<table class='wb-table'><tr><th>feature</th><th>kind</th><th>input dtype</th>"
-        f"<th>preprocessing (inside the model)</th></tr>{rows}</table>"
+        + f"<table class='wb-table'><tr><th {left}>feature</th><th {left}>kind</th>"
+        f"<th {left}>input dtype</th><th {left}>preprocessing (inside the model)</th></tr>"
+        f"{rows}</table>"
         + (f"<div class='wb-muted'>dropped columns:</div><ul>{dropped}</ul>" if dropped else "")
         + "</div>")
 

@@ -46,6 +46,7 @@ function render({ model, el: host }) {
     let shown = rows.filter((r) => !r.feature || ((!f || r.feature === f) && (!q || r.name.toLowerCase().includes(q))));
     if (sortKey) {
       shown = shown.slice().sort((a, b) => {
+        if (!a.feature || !b.feature) return a.feature ? 1 : b.feature ? -1 : 0; // overall first
         const x = sortKey === "count" ? a.count : sortKey === "name" ? a.name : a.metrics[sortKey];
         const y = sortKey === "count" ? b.count : sortKey === "name" ? b.name : b.metrics[sortKey];
         if (x === y) return 0;

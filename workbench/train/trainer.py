@@ -77,6 +77,9 @@ class TrainConfig:
                       "e.g. validation_fraction=0.1")
         if any(not isinstance(u, int) or u < 1 for u in self.hidden_units):
             raise bad("hidden_units", "must be a list of positive integers", "e.g. [64, 32]")
+        if self.histogram_freq < 0:
+            raise bad("histogram_freq", "must be 0 (no histograms) or more",
+                      "e.g. histogram_freq=1")
         if self.cripple not in CRIPPLES:
             raise bad("cripple", "unknown way to cripple a model",
                       "use one of: " + ", ".join(repr(c) for c in CRIPPLES))
@@ -231,10 +234,11 @@ def fit(plan: FeaturePlan, x: Mapping[str, np.ndarray], y: np.ndarray, *, task: 
     if log_dir is not None and info.is_chief:
         cbs.append(keras.callbacks.TensorBoard(str(log_dir), histogram_freq=config.histogram_freq,
                                                write_graph=False, profile_batch=0))
-        sample = min(512, len(fit_idx))
-        cbs.append(GradientHistograms(
-            log_dir, ({k: tf.constant(v[fit_idx[:sample]]) for k, v in encoded.items()},
-                      tf.constant(y[fit_idx[:sample]])), loss, freq=config.histogram_freq))
+        if config.histogram_freq > 0:
+            sample = fit_idx[:512]
+            cbs.append(GradientHistograms(
+                log_dir, ({k: tf.constant(v[sample]) for k, v in encoded.items()},
+                          tf.constant(y[sample])), loss, freq=config.histogram_freq))
         metric_names = ["loss", *(m.name for m in metrics)]
         write_hparams(log_dir, {**_hparams(config), "task": task}, metric_names,
                       trial=f"{config.builder}-seed{config.seed}")

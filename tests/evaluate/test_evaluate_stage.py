@@ -1,0 +1,104 @@
+"""Stage 03 in-process on real trained models: artifacts, gate, the baseline (latest blessed
+run, re-evaluated on the same rows), a crippled model refused with its failing checks named."""
+
+from __future__ import annotations
+
+import pytest
+
+from workbench.errors import ConfigError
+from workbench.runs.step import Step
+
+from ..train.helpers import data_run, evaluate_step, make_project, train_step
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    return make_project(tmp_path_factory.mktemp("evaluate") / "project")
+
+
+@pytest.fixture(scope="module")
+def first(store):
+    run = data_run(store, "fraud", rows=3000)
+    train_step(run)
+    return run, evaluate_step(run)
+
+
+@pytest.fixture(scope="module")
+def crippled(store, first):
+    run = data_run(store, "fraud", rows=3000)
+    train_step(run, cripple="shuffle_labels")
+    return run, evaluate_step(run)
+
+
+def test_first_run_is_blessed_without_a_baseline(first) -> None:
+    run, result = first
+    assert result.blessed and result.blessing["baseline"] is None
+    checks = result.blessing["checks"]
+    assert {(c["metric"], c["kind"]) for c in checks} == {("auc", "value"), ("auc", "change")}
+    assert next(c for c in checks if c["kind"] == "change")["skipped"]
+    record = run.step_record("03_evaluate")
+    assert record["gates"]["blessing"]["passed"] and record["state"] == "succeeded"
+    assert record["metrics"]["blessed"] is True and record["metrics"]["auc"] > 0.6
+    ev = result.evaluation
+    assert ev["slice_features"] == ["merchant_category", "country", "channel", "device"]
+    assert sum(s["count"] for s in ev["slices"] if s["feature"] == "channel") == ev["rows"]
+    assert ev["curves"]["roc"] and ev["confusion_matrix"]["labels"] == ["0", "1"]
+
+
+def test_view_mode_loads_what_compute_mode_saved(first) -> None:
+    from workbench.evaluate.stage import evaluate
+
+    run, result = first
+    again = evaluate(Step(run, "03_evaluate", "view"))
+    assert again.evaluation == result.evaluation and again.blessing == result.blessing
+
+
+def test_a_crippled_model_is_not_blessed_and_the_failing_checks_are_named(first,
+                                                                          crippled) -> None:
+    base_run, base = first
+    run, result = crippled
+    assert not result.blessed
+    assert result.blessing["baseline"]["run"] == base_run.id
+    failed = {(c["metric"], c["kind"]) for c in result.failed_checks}
+    assert ("auc", "change") in failed
+    change = next(c for c in result.failed_checks if c["kind"] == "change")
+    assert change["baseline"] == pytest.approx(base.evaluation["overall"]["metrics"]["auc"])
+    assert change["diff"] < -0.02
+    gate = run.step_record("03_evaluate")["gates"]["blessing"]
+    assert not gate["passed"] and any("auc is" in r and "baseline" in r
+                                      for r in gate["reasons"])
+    assert run.step_record("03_evaluate")["state"] == "gate_failed"
+    # the baseline's metrics come from running its model on this run's eval rows
+    assert result.evaluation["baseline"]["overall"]["count"] == result.evaluation["rows"]
+
+
+def test_the_baseline_is_the_latest_blessed_run(store, first, crippled) -> None:
+    base_run, _ = first
+    run = data_run(store, "fraud", rows=3000)
+    train_step(run, epochs=2)
+    result = evaluate_step(run)
+    assert result.blessing["baseline"]["run"] == base_run.id, "the crippled run is skipped"
+    assert evaluate_step(run, baseline="none").blessing["baseline"] is None
+    with pytest.raises(ConfigError, match=f"run {crippled[0].id} cannot be the baseline"):
+        evaluate_step(run, baseline=crippled[0].id)
+
+
+def test_unknown_metric_in_thresholds_lists_the_metrics(first) -> None:
+    run, _ = first
+    with pytest.raises(ConfigError, match="names metric 'roc_auc'") as err:
+        evaluate_step(run, thresholds={"roc_auc": {"lower": 0.5}})
+    assert "auc, pr_auc, accuracy" in err.value.hint
+
+
+def test_multiclass_skips_baselines_of_another_label(store, first) -> None:
+    run = data_run(store, "wine")
+    train_step(run, epochs=5, batch_size=16)
+    result = evaluate_step(run, top_k=2)
+    ev = result.evaluation
+    assert ev["task"] == "multiclass" and ev["classes"] == [0, 1, 2]
+    assert len(ev["confusion_matrix"]["matrix"]) == 3
+    assert "top_k_accuracy" in ev["overall"]["metrics"]
+    assert result.blessing["baseline"] is None
+    assert ev["slice_features"] == ["alcohol", "malic_acid"], "numeric slices without categories"
