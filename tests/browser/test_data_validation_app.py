@@ -78,7 +78,8 @@ def test_failed_gate_shows_the_anomalies(faulty_run, voila_app, app_page):
 
 
 def test_schema_editor_saves_from_the_browser(tmp_path, voila_app, app_page):
-    """In a live session the Save button sends the edits to Python, which writes the file."""
+    """In a live session the Save button sends the edits to Python, which writes the file;
+    the progress bar draws its state."""
     import nbformat
 
     from workbench.data.schema import read_schema, schema_feature
@@ -91,9 +92,16 @@ def test_schema_editor_saves_from_the_browser(tmp_path, voila_app, app_page):
         "from workbench.data.schema import read_schema\n"
         "from workbench.widgets import SchemaEditor\n\n"
         "SchemaEditor(read_schema(bundled_schema_path('fraud')), "
-        f"path={str(target)!r}, editable=True)")]), notebook)
+        f"path={str(target)!r}, editable=True)"), nbformat.v4.new_code_cell(
+        "from workbench.widgets import StatisticsProgress\n\n"
+        "progress = StatisticsProgress('statistics')\n"
+        "progress.update(2_500_000, 10_000_000)\n"
+        "progress")]), notebook)
     app = voila_app(str(notebook), project=tmp_path)
     page = app_page(app.url, wait_for=".wb-schema table")
+    assert page.inner_text(".wb-progress").startswith(
+        "statistics: 2,500,000 of 10,000,000 rows (25%)")
+    assert page.locator(".wb-progress .wb-fill").evaluate("e => e.style.width") == "60px"
     row = page.locator(".wb-schema tr:has(td:text-is('customer_age'))")
     row.locator("input[type=number]").first.fill("21")
     row.locator("input[type=number]").first.press("Tab")
