@@ -119,7 +119,7 @@ def test_faulty_data_stops_the_pipeline_and_names_the_anomalies(tmp_path):
     assert "customer_age: " in err and "are below the schema minimum 18; the lowest is -" in err
     assert "merchant_category: " in err and "'crypto_exchange'" in err
     assert "country: " in err and "'XX'" in err
-    assert "amount: present in " in err and "below the schema's minimum fraction 1" in err
+    assert "amount: present in " in err and "below the schema's minimum of 100%" in err
     assert "device: present in " in err
 
 

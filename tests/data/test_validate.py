@@ -90,7 +90,7 @@ def test_presence_below_the_minimum_fraction():
     (f,) = _check(_table(amount=amounts)).findings
     assert f.type == "FEATURE_TYPE_LOW_FRACTION_PRESENT"
     assert f.description.startswith("present in 80 of 100 rows (80.0%), below the schema's "
-                                    "minimum fraction 0.9; missing in 20 rows")
+                                    "minimum of 90%; missing in 20 rows")
     assert f.rows == [0, 1, 2, 3, 4]
 
 

@@ -206,7 +206,7 @@ class _Checker:
             rows = self.evidence.missing_rows(feature.name)
             self.add(feature.name, "FEATURE_TYPE_LOW_FRACTION_PRESENT", "Column dropped",
                      f"present in {present:,} of {total:,} rows ({_pct(present, total)}), "
-                     f"below the schema's minimum fraction {p.min_fraction:g}; "
+                     f"below the schema's minimum of {100 * p.min_fraction:g}%; "
                      f"missing in {missing:,} rows" + _rows_text(rows),
                      expected=f">= {100 * p.min_fraction:g}% present",
                      found=f"{_pct(present, total)} present", count=missing,
