@@ -5,7 +5,6 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 APT_SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 PYTEST_ARGS ?=
 
@@ -40,7 +39,7 @@ test: install system-deps
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lab: install
-	@$(BIN)/jupyter lab --ip 127.0.0.1 --no-browser $(ROOT_FLAG) --ServerApp.root_dir=notebooks
+	@$(BIN)/workbench lab
 
 app: install
 	@$(BIN)/workbench app 01_data_validation
