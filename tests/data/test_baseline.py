@@ -13,9 +13,10 @@ from workbench.runs.store import RunStore
 
 
 def _run(store: RunStore, *, gate: bool | None = None, blessed: bool | None = None,
-         with_stats: bool = True):
+         with_stats: bool = True, dataset: str | None = "fraud"):
     run = store.create(state="succeeded")
     step = Step(run, "01_data_validation", "compute")
+    step.save("data_card", {"label": "y", "dataset": dataset})
     if with_stats:
         step.save("stats_train", compute_statistics(pa.table({"x": [run.id]})), kind="proto")
         step.save("schema", schema_pb2.Schema(feature=[schema_pb2.Feature(name=run.id)]),
@@ -50,6 +51,16 @@ def test_a_blessed_run_wins_over_later_runs_that_passed_the_gate(store):
     (blessed.path / "03_evaluate" / "blessing.json").write_text('{"blessed": false}')
     found = find_baseline(current)  # the changed file fails its hash check: not blessed
     assert found.run.id == passed.id and found.why == "gate_passed"
+
+
+def test_only_runs_of_the_same_data_are_baselines(store):
+    fraud = _run(store, gate=True)
+    _run(store, gate=True, dataset="wine")
+    _run(store, gate=True, dataset=None)  # read from a file
+    current = Step(_run(store, gate=None), "01_data_validation", "view")
+    assert find_baseline(current, label="y", dataset="fraud").run.id == fraud.id
+    assert find_baseline(current, label="y", dataset=None).run.id != fraud.id
+    assert find_baseline(current, label="other", dataset="fraud") is None
 
 
 def test_no_baseline_without_a_passed_gate(store):

@@ -1,9 +1,10 @@
 """The baseline a data-validation step compares against (drift), and where schemas come from.
 
-Baseline: the latest *other* run whose ``03_evaluate`` step blessed its model (a ``blessing``
-artifact with ``"blessed": true``); when there is none, the latest other run whose
-``data_validation`` gate passed; when none, no drift check. Artifacts are read through a
-read-only step handle, so their hashes are checked.
+Baseline: the latest *other* run of the same data (same label; the same bundled dataset, or a
+file) whose ``03_evaluate`` step blessed its model (a ``blessing`` artifact with
+``"blessed": true``); when there is none, the latest such run whose ``data_validation`` gate
+passed; when none, no drift check. Artifacts are read through a read-only step handle, so their
+hashes are checked.
 
 Reference schema, in order: the ``schema_path`` parameter (a user-curated schema, possibly
 written by TFDV); the curated schema a bundled dataset ships (``schemas/<dataset>.pbtxt``); the
@@ -84,8 +85,31 @@ def _gate_passed(manifest: dict[str, Any]) -> bool:
     return gate.get("passed") is True
 
 
-def find_baseline(step: Step) -> Baseline | None:
-    """The run this step's data is compared with (see the module docstring), or None."""
+def _card_dataset(card: dict[str, Any]) -> str | None:
+    if "dataset" in card:
+        return card["dataset"]
+    source = str(card.get("source", ""))  # data cards written before the field existed
+    return card.get("name") if source.startswith("bundled dataset") else None
+
+
+def _same_data(run: Run, label: str | None, dataset: str | None) -> bool:
+    """Whether ``run`` ingested the same kind of data: the same label, and the same bundled
+    dataset (or a file, for data read from files)."""
+    if label is None:
+        return True
+    try:
+        card = Step(run, DATA_STEP, "view").load("data_card")
+    except WorkbenchError as err:
+        log.warning("run %s is no baseline: %s", run.id, err)
+        return False
+    return card.get("label") == label and _card_dataset(card) == dataset
+
+
+def find_baseline(step: Step, *, label: str | None = None,
+                  dataset: str | None = None) -> Baseline | None:
+    """The run this step's data is compared with (see the module docstring), or None. With a
+    ``label``, only runs of the same data count: same label, same bundled ``dataset`` (None:
+    data read from a file)."""
     candidates = []
     for run in reversed(step.store.runs()):
         if run.path == step.run.path:
@@ -94,7 +118,7 @@ def find_baseline(step: Step) -> Baseline | None:
             manifest = run.read()
         except WorkbenchError:
             continue
-        if _data_step_usable(manifest):
+        if _data_step_usable(manifest) and _same_data(run, label, dataset):
             candidates.append((run, manifest))
     for run, manifest in candidates:
         if _blessed(run, manifest):

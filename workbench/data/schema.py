@@ -7,8 +7,10 @@ a ``value_count``), bool domains for 0/1 integers and true/false strings, int do
 strings of integers, and a string domain (a vocabulary) for strings with at most 100 distinct
 values. The workbench's own additions are opt-in, so with the defaults the result is what TFDV
 writes: numeric ranges from the observed min/max, drift and skew comparators (L-infinity for
-categorical features, Jensen-Shannon divergence for numeric ones), and the TRAINING/SERVING
-environments with the label left out of SERVING.
+categorical features, Jensen-Shannon divergence for numeric ones: over the standard histogram
+for integers, over the quantiles histogram for floats, whose equal-width buckets would shift
+whenever one extreme value moves the max), and the TRAINING/SERVING environments with the label
+left out of SERVING.
 """
 
 from __future__ import annotations
@@ -95,6 +97,11 @@ def infer_schema(stats: statistics_pb2.DatasetFeatureStatisticsList
                 comparator.infinity_norm.threshold = threshold
             else:
                 comparator.jensen_shannon_divergence.threshold = threshold
+                if fs.type == _FNS.FLOAT:
+                    # continuous, often heavy-tailed: equal-width buckets move with the max,
+                    # equal-mass ones do not; integers keep TFDV's equal-width default
+                    comparator.jensen_shannon_divergence.source.type = \
+                        schema_pb2.HistogramSelection.QUANTILES
     if label:
         if schema_feature(schema, label) is None:
             raise DataError(f"the label '{label}' is not a feature of these statistics",

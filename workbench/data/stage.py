@@ -128,7 +128,8 @@ def ingest(step: Step, *, dataset: str = "fraud", data_path: str = "", rows: int
            project_root: Path | None = None) -> IngestResult:
     """Read (or generate) the data, check the label, split it and record both splits."""
     if not step.computing:
-        return IngestResult(step.load("data_card"))
+        card = step.load("data_card")
+        return IngestResult(card, dataset=card.get("dataset"))
     bundled = None
     if data_path:
         path = _resolve(data_path, project_root)
@@ -167,7 +168,7 @@ def ingest(step: Step, *, dataset: str = "fraud", data_path: str = "", rows: int
     card = data_card(table, name=dataset if not data_path else Path(data_path).name,
                      source=source)
     card.update(label=label, task=task, key=key, seed=seed, eval_fraction=eval_fraction,
-                splits={"train": train.num_rows, "eval": evals.num_rows})
+                splits={"train": train.num_rows, "eval": evals.num_rows}, dataset=bundled)
     if row_filter.strip():
         card["row_filter"] = row_filter
     step.save("train", train, rows=train.num_rows)
@@ -255,7 +256,7 @@ def validate(step: Step, data: IngestResult, *, schema_path: str = "",
 
     inferred = infer_schema(whole, label=data.label, drift_threshold=drift_threshold,
                             skew_threshold=skew_threshold, infer_ranges=infer_ranges)
-    baseline = find_baseline(step)
+    baseline = find_baseline(step, label=data.label, dataset=data.dataset)
     choice = choose_schema(
         schema_path=_resolve(schema_path, project_root) if schema_path else None,
         dataset=data.dataset, baseline=baseline, inferred=inferred)
@@ -277,8 +278,9 @@ def validate(step: Step, data: IngestResult, *, schema_path: str = "",
         report.findings += serving_report.findings
     notes = [f"Reference schema: {choice.description}."]
     notes.append(f"Drift compared with the baseline {baseline.description}." if baseline else
-                 "No baseline: no other run has passed this gate or been blessed yet, so drift "
-                 "was not checked.")
+                 f"No baseline: no other run of this data (label '{data.label}', "
+                 f"{'dataset ' + repr(data.dataset) if data.dataset else 'read from a file'}) "
+                 "has passed this gate or been blessed yet, so drift was not checked.")
     drift = {
         "baseline": baseline.to_dict() if baseline else None,
         "drift_checked": baseline is not None,
