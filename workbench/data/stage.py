@@ -237,22 +237,7 @@ def validate(step: Step, data: IngestResult, *, schema_path: str = "",
         raise DataError("validate needs the tables ingest returned in compute mode",
                         hint="call ingest(...) in the same mode first")
     options = options or StatsOptions()
-    total = data.train.num_rows + data.eval.num_rows
-
-    def part(offset: int) -> Callable[[int, int | None], None] | None:
-        if progress is None:
-            return None
-        return lambda done, _total: progress(offset + done, total)
-
-    train_acc, slices = accumulate_statistics(data.train, options=options, progress=part(0),
-                                              slice_by=slice_by or None)
-    eval_acc, _ = accumulate_statistics(data.eval, options=options,
-                                        progress=part(data.train.num_rows))
-    stats_train = train_acc.to_list("train")
-    for value, acc in sorted(slices.items(), key=lambda kv: -kv[1].num_examples)[:20]:
-        stats_train.datasets.append(acc.to_proto(f"{slice_by}_{value}"))
-    stats_eval = eval_acc.to_list("eval")
-    whole = StatisticsAccumulator(options).merge(train_acc).merge(eval_acc).to_list("all")
+    stats_train, stats_eval, whole = _split_statistics(data, options, progress, slice_by)
 
     inferred = infer_schema(whole, label=data.label, drift_threshold=drift_threshold,
                             skew_threshold=skew_threshold, infer_ranges=infer_ranges)
@@ -306,6 +291,28 @@ def validate(step: Step, data: IngestResult, *, schema_path: str = "",
                             drift, gate, editable=True,
                             schema_save_path=str(_save_path(schema_path, data, project_root)),
                             stats_serving=stats_serving, stats_baseline=previous, notes=notes)
+
+
+def _split_statistics(data: IngestResult, options: StatsOptions,
+                      progress: Callable[[int, int | None], None] | None, slice_by: str
+                      ) -> tuple[Any, Any, Any]:
+    """Statistics of train (with slices) and eval in one pass each, merged for all rows."""
+    total = data.train.num_rows + data.eval.num_rows
+
+    def part(offset: int) -> Callable[[int, int | None], None] | None:
+        if progress is None:
+            return None
+        return lambda done, _total: progress(offset + done, total)
+
+    train_acc, slices = accumulate_statistics(data.train, options=options, progress=part(0),
+                                              slice_by=slice_by or None)
+    eval_acc, _ = accumulate_statistics(data.eval, options=options,
+                                        progress=part(data.train.num_rows))
+    stats_train = train_acc.to_list("train")
+    for value, acc in sorted(slices.items(), key=lambda kv: -kv[1].num_examples)[:20]:
+        stats_train.datasets.append(acc.to_proto(f"{slice_by}_{value}"))
+    whole = StatisticsAccumulator(options).merge(train_acc).merge(eval_acc).to_list("all")
+    return stats_train, eval_acc.to_list("eval"), whole
 
 
 def _check_parameters(drift: float, skew: float, warnings: Any) -> None:
