@@ -43,6 +43,7 @@ def test_stage_functions_compute_then_view_the_same_result(tmp_path):
                       progress=lambda done, total: seen.append((done, total)))
     assert result.passed and seen[-1] == (1500, 1500)
     assert [d.name for d in result.stats_train.datasets][:2] == ["train", "channel_pos"]
+    assert list(result.datasets)[:3] == ["train", "eval", "train channel_pos"]
     assert result.drift["drift_checked"] is False and result.drift["schema_source"] == "bundled"
     assert result.schema_save_path == str(tmp_path / "schemas" / "fraud.pbtxt")
     names = set(step.record["artifacts"])

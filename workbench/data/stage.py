@@ -203,13 +203,16 @@ class ValidationResult:
         return bool(self.gate.get("passed"))
 
     @property
-    def datasets(self) -> dict[str, statistics_pb2.DatasetFeatureStatisticsList]:
-        """The statistics to show side by side: train, eval, and baseline/serving if any."""
-        out = {"train": self.stats_train, "eval": self.stats_eval}
+    def datasets(self) -> dict[str, Any]:
+        """The statistics to show side by side: train, eval, baseline and serving if any,
+        then the training slices."""
+        out: dict[str, Any] = {"train": self.stats_train, "eval": self.stats_eval}
         if self.stats_baseline is not None:
             out["baseline"] = self.stats_baseline
         if self.stats_serving is not None:
             out["serving"] = self.stats_serving
+        for ds in list(self.stats_train.datasets)[1:]:
+            out[f"train {ds.name}"] = ds
         return out
 
     @property
