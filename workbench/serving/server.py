@@ -120,21 +120,21 @@ class ModelServer:
         import tornado.netutil
 
         from workbench.serving.grpc_service import start_grpc
-        from workbench.serving.rest import RestContext, make_app
+        from workbench.serving.rest import RestApi, RestRouter
 
         o = self.options
         self.manager.start(self.initial_config())
         self.grpc_server, self.grpc_port = start_grpc(
             self.manager, self.inference, self.metrics, host=o.host, port=o.port,
             token=self.token)
-        app = make_app(RestContext(self.manager, self.inference, self.metrics,
-                                   token=self.token, max_body_bytes=o.rest_api_max_body_bytes,
-                                   prometheus_path=self.prometheus_path))
+        api = RestApi(self.manager, self.inference, self.metrics, token=self.token,
+                      max_body_bytes=o.rest_api_max_body_bytes,
+                      prometheus_path=self.prometheus_path)
         sockets = tornado.netutil.bind_sockets(o.rest_api_port, o.host,
                                                family=socket.AF_INET, reuse_port=False)
         self.rest_port = sockets[0].getsockname()[1]
         self.http_server = tornado.httpserver.HTTPServer(
-            app, max_body_size=o.rest_api_max_body_bytes + 1, idle_connection_timeout=60,
+            RestRouter(api), max_body_size=o.rest_api_max_body_bytes + 1, idle_connection_timeout=60,
             max_buffer_size=o.rest_api_max_body_bytes + 1)
         self.http_server.add_sockets(sockets)
         log.info("serving gRPC on %s:%d, REST on %s:%d", o.host, self.grpc_port, o.host,
