@@ -141,3 +141,19 @@ def test_integer_lookup_model_gets_a_preprocessed_variant(integer_lookup_model,
                       preprocess=lambda a: apply_preprocessing(spec, a)).predict(rows)
     want = predict_keras(t.model, rows, info)["probabilities"]
     assert np.abs(lite["probabilities"] - want).max() < 1e-5
+
+
+def test_widgets_have_static_pictures(tflite) -> None:
+    """Executed notebooks opened without a kernel show these (no JavaScript)."""
+    from workbench.widgets import ExportView, TFLiteView
+
+    exported, _, result = tflite
+    html = TFLiteView(result.report).static_html()
+    for name in ("float32", "dynamic", "float16", "int8", "SavedModel (in process)"):
+        assert name in html
+    assert f"recommended <b>{result.recommended}</b>" in html
+    export_html = ExportView(exported.result.report).static_html()
+    assert "serving_default" in export_html and "tensorflow/serving/classify" in export_html
+    assert "all checks passed" in export_html and "risk-team" in export_html
+    assert "approved" in export_html
+    assert "<script" not in html + export_html

@@ -66,7 +66,9 @@ function render({ model, el: host }) {
 
     // signatures
     root.appendChild(el("div", "Signatures", "wb-subtitle"));
-    for (const [name, sig] of Object.entries(r.signatures || {})) {
+    const sigs = Object.entries(r.signatures || {});
+    sigs.sort((a, b) => (b[0] === "serving_default") - (a[0] === "serving_default"));
+    for (const [name, sig] of sigs) {
       const d = el("details", null, "wb-signature");
       d.open = name === "serving_default";
       const s = el("summary", name + "  ");
