@@ -111,11 +111,12 @@ class CurvesView(ModelWidget):
     baseline_curves = traitlets.Dict().tag(sync=True)
     baseline_run = traitlets.Unicode("").tag(sync=True)
 
-    def __init__(self, evaluation: dict[str, Any], **kwargs: Any) -> None:
+    def __init__(self, evaluation: dict[str, Any], *, baseline_run: str | None = None,
+                 **kwargs: Any) -> None:
         base = evaluation.get("baseline") or {}
         super().__init__(curves=evaluation.get("curves") or {},
                          baseline_curves=base.get("curves") or {},
-                         baseline_run=base.get("run") or "", **kwargs)
+                         baseline_run=baseline_run or "", **kwargs)
 
     def static_html(self) -> str:
         c, b = self.curves, self.baseline_curves
@@ -156,9 +157,11 @@ class BlessingView(ModelWidget):
 
     _module = "blessing"
     blessing = traitlets.Dict().tag(sync=True)
+    baseline_run = traitlets.Unicode("").tag(sync=True)
 
-    def __init__(self, blessing: dict[str, Any], **kwargs: Any) -> None:
-        super().__init__(blessing=blessing, **kwargs)
+    def __init__(self, blessing: dict[str, Any], *, baseline_run: str | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(blessing=blessing, baseline_run=baseline_run or "", **kwargs)
 
     def static_html(self) -> str:
         b = self.blessing
@@ -166,7 +169,8 @@ class BlessingView(ModelWidget):
                    if b.get("blessed") else
                    "<span class='wb-bad' style='color:#cf222e'>&#10008; not blessed</span>")
         base = b.get("baseline")
-        against = (f"against baseline run {esc(base['run'])}" if base else
+        against = ((f"against the baseline model of run {esc(self.baseline_run)}"
+                    if self.baseline_run else "against the baseline model") if base else
                    "no baseline (first blessed model)")
         rows = "".join(
             f"<tr><td>{'&#10004;' if c['passed'] else '&#10008;'}</td><td>{esc(c['metric'])}"

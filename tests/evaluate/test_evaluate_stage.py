@@ -60,7 +60,9 @@ def test_a_crippled_model_is_not_blessed_and_the_failing_checks_are_named(first,
     base_run, base = first
     run, result = crippled
     assert not result.blessed
-    assert result.blessing["baseline"]["run"] == base_run.id
+    assert result.baseline_run == base_run.id
+    assert result.blessing["baseline"]["model_sha256"] == base.blessing["candidate"][
+        "model_sha256"]
     failed = {(c["metric"], c["kind"]) for c in result.failed_checks}
     assert ("auc", "change") in failed
     change = next(c for c in result.failed_checks if c["kind"] == "change")
@@ -79,7 +81,14 @@ def test_the_baseline_is_the_latest_blessed_run(store, first, crippled) -> None:
     run = data_run(store, "fraud", rows=3000)
     train_step(run, epochs=2)
     result = evaluate_step(run)
-    assert result.blessing["baseline"]["run"] == base_run.id, "the crippled run is skipped"
+    assert result.baseline_run == base_run.id, "the crippled run is skipped"
+
+    def hashes() -> dict:
+        return {n: a["sha256"] for n, a in run.step_record("03_evaluate")["artifacts"].items()}
+
+    before = hashes()
+    evaluate_step(run)
+    assert hashes() == before, "same model, data and baseline: the same bytes (04 is reused)"
     assert evaluate_step(run, baseline="none").blessing["baseline"] is None
     with pytest.raises(ConfigError, match=f"run {crippled[0].id} cannot be the baseline"):
         evaluate_step(run, baseline=crippled[0].id)

@@ -22,8 +22,12 @@ function render({ model, el: host }) {
     root.replaceChildren(el("div", "Blessing", "wb-title"));
     root.appendChild(el("div", b.blessed ? "\u2714 blessed" : "\u2718 not blessed", `wb-verdict ${b.blessed ? "wb-ok" : "wb-bad"}`));
     const base = b.baseline;
-    root.appendChild(el("div", base ? `candidate run ${b.candidate.run} against baseline run ${base.run}` + (base.builder ? ` (${base.builder})` : "")
-      : `candidate run ${(b.candidate || {}).run}; no baseline (first blessed model)`, "wb-muted"));
+    const run = model.get("baseline_run");
+    const candidate = `candidate model (${(b.candidate || {}).builder || "?"}, sha256 ${((b.candidate || {}).model_sha256 || "").slice(0, 12)})`;
+    root.appendChild(el("div", base
+      ? `${candidate} against the baseline model${run ? ` of run ${run}` : ""} (${base.builder || "?"}, sha256 ${(base.model_sha256 || "").slice(0, 12)})`
+      : `${candidate}; no baseline (first blessed model)`, "wb-muted"));
+    if (base && base.error) root.appendChild(el("div", `baseline could not be evaluated: ${base.error}`, "wb-bad"));
     const checks = (b.checks || []).slice().sort((x, y) => Number(x.passed) - Number(y.passed));
     const t = el("table", null, "wb-table");
     const head = el("tr");
@@ -42,6 +46,7 @@ function render({ model, el: host }) {
     root.appendChild(t);
   }
   model.on("change:blessing", draw);
+  model.on("change:baseline_run", draw);
   draw();
 }
 

@@ -29,23 +29,25 @@ TRAIN_STEP = "02_train"
 class Baseline:
     run: str
     model_path: Path
+    model_sha256: str
     info: dict[str, Any]
-    blessed_at: str | None = None
     skipped: list[str] = field(default_factory=list)
 
     def describe(self) -> dict[str, Any]:
-        return {"run": self.run, "model": str(self.model_path), "builder":
-                self.info.get("builder"), "skipped": self.skipped}
+        """What the stage's artifacts say about the baseline: the model, not the run, so a
+        rerun against the same model writes the same bytes (the run is in the manifest)."""
+        return {"model_sha256": self.model_sha256, "builder": self.info.get("builder")}
 
 
-def _artifact(run: Run, manifest: dict[str, Any], step: str, name: str) -> Path | None:
+def _artifact(run: Run, manifest: dict[str, Any], step: str, name: str
+              ) -> tuple[Path, str] | None:
     record = manifest.get("steps", {}).get(step, {}).get("artifacts", {}).get(name)
     if not record:
         return None
     path = run.path / record["path"]
     try:
         if path.exists() and hash_path(path) == record["sha256"]:
-            return path
+            return path, record["sha256"]
     except OSError:
         return None
     return None
@@ -59,20 +61,20 @@ def _candidate(run: Run, step: str, label: str, task: str) -> tuple[Baseline | N
     record = manifest.get("steps", {}).get(step, {})
     if record.get("state") not in DONE_STEP_STATES:
         return None, ""
-    blessing_path = _artifact(run, manifest, step, "blessing")
-    if blessing_path is None:
+    blessing = _artifact(run, manifest, step, "blessing")
+    if blessing is None:
         return None, ""
-    if not json.loads(blessing_path.read_text()).get("blessed"):
+    if not json.loads(blessing[0].read_text()).get("blessed"):
         return None, ""
-    info_path = _artifact(run, manifest, TRAIN_STEP, "model_info")
-    model_path = _artifact(run, manifest, TRAIN_STEP, "model")
-    if info_path is None or model_path is None:
+    info_art = _artifact(run, manifest, TRAIN_STEP, "model_info")
+    model_art = _artifact(run, manifest, TRAIN_STEP, "model")
+    if info_art is None or model_art is None:
         return None, f"{run.id}: blessed, but its model is missing or changed"
-    info = json.loads(info_path.read_text())
+    info = json.loads(info_art[0].read_text())
     if info.get("label") != label or info.get("task") != task:
         return None, (f"{run.id}: blessed, but for label '{info.get('label')}' "
                       f"({info.get('task')})")
-    return Baseline(run.id, model_path, info, record.get("ended")), ""
+    return Baseline(run.id, model_art[0], model_art[1], info), ""
 
 
 def find_baseline(store: RunStore, *, exclude: Run, step: str, label: str, task: str,

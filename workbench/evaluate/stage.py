@@ -41,6 +41,8 @@ TRAIN_STEP = "02_train"
 class EvaluationResult:
     evaluation: dict[str, Any]
     blessing: dict[str, Any]
+    #: the run whose model was the baseline (recorded in the manifest, not the artifacts)
+    baseline_run: str | None = None
 
     @property
     def blessed(self) -> bool:
@@ -78,7 +80,9 @@ def evaluate(step: Step, *, slices: list[str] | tuple[str, ...] = (), numeric_bu
              decision_threshold: float = 0.5, top_k: int = 2) -> EvaluationResult:
     """Evaluate (compute mode) or load (view mode) the stage's evaluation and blessing."""
     if not step.computing:
-        return EvaluationResult(step.load("evaluation"), step.load("blessing"))
+        gate = step.record.get("gates", {}).get("blessing", {})
+        return EvaluationResult(step.load("evaluation"), step.load("blessing"),
+                                gate.get("baseline"))
     import keras
 
     info = step.load(f"{TRAIN_STEP}/model_info")
@@ -114,7 +118,7 @@ def evaluate(step: Step, *, slices: list[str] | tuple[str, ...] = (), numeric_bu
                                              slice_features=slice_features, kw=kw)
         except WorkbenchError as err:
             base_doc = {**base.describe(), "error": err.message}
-            log.warning("baseline %s could not be evaluated: %s", base.run, err.message)
+            log.warning("baseline of run %s could not be evaluated: %s", base.run, err.message)
         else:
             base_metrics = metrics_by_slice(base_eval)
             base_doc = {**base.describe(), "overall": base_eval["overall"],
@@ -125,15 +129,17 @@ def evaluate(step: Step, *, slices: list[str] | tuple[str, ...] = (), numeric_bu
     checks = check_thresholds(specs, candidate, base_metrics, metric_names=names)
     if base_doc is not None and "error" in base_doc:
         checks.append({"metric": "*", "slice": "overall", "kind": "baseline", "passed": False,
-                       "reason": f"the baseline model of run {base_doc['run']} could not be "
+                       "reason": f"the baseline model of run {base.run} could not be "
                        f"evaluated on this eval split: {base_doc['error']}"})
     failed = [c for c in checks if not c["passed"]]
+    base_run = base.run if base is not None else None
+    if base is not None and base.skipped:
+        log.info("runs skipped for the baseline: %s", "; ".join(base.skipped))
     blessing = {
         "blessed": not failed,
-        "candidate": {"run": step.run.id, "model_sha256": model_art.sha256,
-                      "builder": info.get("builder")},
-        "baseline": ({"run": base_doc["run"], "builder": base_doc.get("builder"),
-                      "error": base_doc.get("error")} if base_doc else None),
+        "candidate": {"model_sha256": model_art.sha256, "builder": info.get("builder")},
+        "baseline": ({k: v for k, v in base_doc.items()
+                      if k in ("model_sha256", "builder", "error")} if base_doc else None),
         "thresholds": [t.describe() for t in specs],
         "checks": checks,
         "failed": [c["reason"] for c in failed],
@@ -141,10 +147,9 @@ def evaluate(step: Step, *, slices: list[str] | tuple[str, ...] = (), numeric_bu
     step.save("evaluation", evaluation)
     step.save("blessing", blessing)
     step.gate("blessing", not failed,
-              [f"not blessed: {c['reason']}" for c in failed],
-              baseline=blessing["baseline"]["run"] if blessing["baseline"] else None)
+              [f"not blessed: {c['reason']}" for c in failed], baseline=base_run)
     overall = evaluation["overall"]["metrics"]
     step.log_metrics({k: v for k, v in overall.items() if isinstance(v, float) and "/" not in k},
                      blessed=not failed, eval_rows=evaluation["rows"],
-                     baseline=blessing["baseline"]["run"] if blessing["baseline"] else "none")
-    return EvaluationResult(evaluation, blessing)
+                     baseline=base_run or "none")
+    return EvaluationResult(evaluation, blessing, base_run)
