@@ -111,3 +111,28 @@ def test_multiclass_skips_baselines_of_another_label(store, first) -> None:
     assert "top_k_accuracy" in ev["overall"]["metrics"]
     assert result.blessing["baseline"] is None
     assert ev["slice_features"] == ["alcohol", "malic_acid"], "numeric slices without categories"
+
+
+def test_the_version_serving_as_stable_can_be_the_baseline(store, first, crippled,
+                                                          monkeypatch) -> None:
+    """Whatever serves as stable is the baseline, even a model that was not blessed."""
+    import json
+
+    from workbench.serving.config import VersionPolicy
+    from workbench.serving.repository import Repository
+
+    root = store.root.parent
+    monkeypatch.setenv("WORKBENCH_HOME", str(root))
+    repo = Repository(root / "serving")
+    repo.init()
+    for version, run in ((1, first[0]), (2, crippled[0])):
+        meta = repo.version_dir("fraud", version) / "assets.extra" / "workbench_metadata.json"
+        meta.parent.mkdir(parents=True)
+        meta.write_text(json.dumps({"run_id": run.id}))
+    repo.set_model("fraud", policy=VersionPolicy("all"), labels={"stable": 2})
+    run = data_run(store, "fraud", rows=3000)
+    train_step(run, epochs=2)
+    assert evaluate_step(run, baseline="stable").baseline_run == crippled[0].id
+    assert evaluate_step(run, baseline="stable:fraud").baseline_run == crippled[0].id
+    with pytest.raises(ConfigError, match="'nope' has no version labelled stable"):
+        evaluate_step(run, baseline="stable:nope")

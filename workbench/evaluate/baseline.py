@@ -2,8 +2,10 @@
 
 That is the latest other run whose ``03_evaluate`` step finished and whose ``blessing``
 artifact says ``blessed``, for the same label and task, and whose ``02_train`` model is still
-there. As TFMA does, the baseline model is evaluated again on the candidate's eval split, so
-both are measured on the same rows.
+there. Or, with ``baseline="stable"`` (``"stable:<model>"``), the version a TF Serving model
+repository (the project's ``serving/``) labels ``stable``: its export metadata names the run it
+came from. As TFMA does, the baseline model is evaluated again on the candidate's eval split,
+so both are measured on the same rows.
 """
 
 from __future__ import annotations
@@ -53,19 +55,19 @@ def _artifact(run: Run, manifest: dict[str, Any], step: str, name: str
     return None
 
 
-def _candidate(run: Run, step: str, label: str, task: str) -> tuple[Baseline | None, str]:
+def _candidate(run: Run, step: str, label: str, task: str, *, blessed: bool = True
+               ) -> tuple[Baseline | None, str]:
     try:
         manifest = run.read()
     except WorkbenchError as err:
         return None, f"{run.id}: unreadable manifest ({err.message})"
-    record = manifest.get("steps", {}).get(step, {})
-    if record.get("state") not in DONE_STEP_STATES:
-        return None, ""
-    blessing = _artifact(run, manifest, step, "blessing")
-    if blessing is None:
-        return None, ""
-    if not json.loads(blessing[0].read_text()).get("blessed"):
-        return None, ""
+    if blessed:
+        record = manifest.get("steps", {}).get(step, {})
+        if record.get("state") not in DONE_STEP_STATES:
+            return None, ""
+        blessing = _artifact(run, manifest, step, "blessing")
+        if blessing is None or not json.loads(blessing[0].read_text()).get("blessed"):
+            return None, ""
     info_art = _artifact(run, manifest, TRAIN_STEP, "model_info")
     model_art = _artifact(run, manifest, TRAIN_STEP, "model")
     if info_art is None or model_art is None:
@@ -77,14 +79,49 @@ def _candidate(run: Run, step: str, label: str, task: str) -> tuple[Baseline | N
     return Baseline(run.id, model_art[0], model_art[1], info), ""
 
 
+def stable_run(ref: str, repository: str | Path = "") -> str:
+    """The run id of the version a model repository labels ``stable`` (``ref`` is ``stable``
+    or ``stable:<model>``)."""
+    from workbench.export.metadata import read_metadata
+    from workbench.serving.repository import Repository
+
+    repo = Repository.default(str(repository))
+    _, _, name = ref.partition(":")
+    names = repo.model_names() if repo.config_path.exists() else []
+    if not name:
+        if len(names) != 1:
+            raise ConfigError(f"baseline '{ref}': the model repository {repo.root} serves "
+                              f"{len(names)} models, so which one is meant is not clear",
+                              hint=f"write stable:<model>; models: {', '.join(names) or 'none'}",
+                              parameter="baseline")
+        name = names[0]
+    version = repo.labels(name).get("stable") if name in names else None
+    if version is None:
+        raise ConfigError(f"baseline '{ref}': model '{name}' has no version labelled stable in "
+                          f"{repo.root}",
+                          hint="label one (workbench serve promote), or leave baseline empty "
+                          "for the latest blessed run", parameter="baseline")
+    try:
+        return str(read_metadata(repo.version_dir(name, version))["run_id"])
+    except (OSError, KeyError, ValueError) as err:
+        raise ConfigError(f"baseline '{ref}': version {version} of '{name}' has no readable "
+                          f"export metadata ({err})",
+                          hint="push exports made by stage 04_export", parameter="baseline"
+                          ) from err
+
+
 def find_baseline(store: RunStore, *, exclude: Run, step: str, label: str, task: str,
                   ref: str = "") -> Baseline | None:
-    """``ref``: empty for the latest blessed run, ``none`` for no baseline, or a run id."""
+    """``ref``: empty for the latest blessed run, ``none`` for no baseline, ``stable`` /
+    ``stable:<model>`` for the version serving as stable, or a run id."""
     if ref.lower() == "none":
         return None
+    serving = ref == "stable" or ref.startswith("stable:")
+    if serving:  # what serves is the baseline, blessed or (by an override) not
+        ref = stable_run(ref)
     if ref:
         run = store.open(ref)
-        found, why = _candidate(run, step, label, task)
+        found, why = _candidate(run, step, label, task, blessed=not serving)
         if found is None:
             raise ConfigError(f"run {run.id} cannot be the baseline: "
                               f"{why.split(': ', 1)[-1] if why else 'its model was not blessed'}",
