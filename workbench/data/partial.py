@@ -172,9 +172,9 @@ class QuantileSketch:
         if n == 0:
             return
         if n > self.capacity:
-            idx = self._rng.integers(0, n, self.capacity)
-            idx.sort()
-            run = values[idx]
+            run = values[self._rng.integers(0, n, self.capacity)]
+            if run.dtype != np.float64:
+                run = run.astype(np.float64)
             weight = n / self.capacity
         else:
             run = np.array(values, dtype=np.float64)  # a copy: never hold the caller's buffer
@@ -276,33 +276,27 @@ class NumericPartial:
         arr = _combine(arr)
         values = self.presence.update(arr, self.options.sketch_capacity, self.options.seed)
         values = _numeric(values)
-        if self.kind == "float" and values.dtype.kind == "f":
-            nan = np.isnan(values)
-            n_nan = int(nan.sum()) if nan.any() else 0
-            if n_nan:
-                values = values[~nan]
-                # a NaN scalar is a missing value; inside a list it is a dropped value
-                if not _is_list(arr.type):
-                    self.presence.num_missing += n_nan
-                    self.presence.num_present -= n_nan
-                    self.presence.tot_values -= n_nan
+        if values.dtype.kind == "f" and len(values) and np.isnan(values.min()):
+            nan = np.isnan(values)  # min() propagates NaN: only then look for them
+            n_nan = int(nan.sum())
+            values = values[~nan]
+            # a NaN scalar is a missing value; inside a list it is a dropped value
+            if not _is_list(arr.type):
+                self.presence.num_missing += n_nan
+                self.presence.num_present -= n_nan
+                self.presence.tot_values -= n_nan
         n = len(values)
         if n == 0:
             return
-        if values.dtype.kind in "iu":
-            total = float(values.sum(dtype=np.int64))
-            mean = total / n
-            fv = values.astype(np.float64)
-        else:
-            fv = values.astype(np.float64, copy=False)
-            mean = float(fv.sum()) / n
-        d = fv - mean
-        m2 = float(np.dot(d, d)) if n < 4096 else float(np.einsum("i,i->", d, d))
-        self._merge_moments(n, mean, m2)
+        total = float(values.sum(dtype=np.int64)) if values.dtype.kind in "iu" \
+            else float(values.sum())
+        # Arrow's variance is one vectorized pass over the numpy buffer (no copy)
+        m2 = float(pc.variance(pa.array(values), ddof=0).as_py() or 0.0) * n
+        self._merge_moments(n, total / n, m2)
         self.min = min(self.min, float(values.min()))
         self.max = max(self.max, float(values.max()))
         self.zeros += int(np.count_nonzero(values == 0))
-        self.sketch.add(fv)
+        self.sketch.add(values)
 
     def _merge_moments(self, n: int, mean: float, m2: float) -> None:
         total = self.count + n
