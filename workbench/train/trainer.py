@@ -8,6 +8,7 @@ raw features in, the task's output out.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -258,6 +259,9 @@ def fit(plan: FeaturePlan, x: Mapping[str, np.ndarray], y: np.ndarray, *, task: 
     model = keras.Model(raw, core(preprocessor(raw)), name="model")
     if backup_dir is not None and info.is_chief:
         shutil.rmtree(backup_dir.parent, ignore_errors=True)
+        for parent in backup_dir.parent.parents[:2]:  # checkpoints/<step>/ when now empty
+            with contextlib.suppress(OSError):
+                parent.rmdir()
     history = _history(recorder.epochs, config)
     return FitResult(model, core, preprocessor, history, info.describe(),
                      round(time.monotonic() - started, 3), info.is_chief)
