@@ -33,6 +33,7 @@ from workbench.export.signatures import (
     example_spec,
     set_method_names,
 )
+from workbench.export.tflite import quiet_tf_logging
 from workbench.export.warmup import MAX_RECORDS, write_warmup
 from workbench.runs.atomic import hash_path
 from workbench.runs.step import Step
@@ -195,7 +196,8 @@ def _export(step: Step, loader: LoaderCheck, params: dict[str, Any], t0: float
     name = params["model_name"] or str(card.get("name") or "model")
 
     with step.writing("saved_model", kind="dir") as tmp:
-        build_archive(model, info, spec).write_out(str(tmp), verbose=False)
+        with quiet_tf_logging():
+            build_archive(model, info, spec).write_out(str(tmp), verbose=False)
         set_method_names(tmp)
         signatures = describe_signatures(tmp)
         warmup = write_warmup(tmp, arrays, info, spec, records=params["warmup_records"],

@@ -26,6 +26,8 @@ the TensorFlow op and the option that fixes it.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import re
 import warnings
@@ -46,6 +48,7 @@ __all__ = [
     "ConversionError",
     "Converted",
     "convert_variant",
+    "quiet_tf_logging",
     "tflite_ops",
     "representative_rows",
     "unsupported_ops",
@@ -115,8 +118,21 @@ def write_lite_savedmodel(model: Any, info: ModelInfo, folder: str | Path, *,
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.add_endpoint("serving_default", tf.function(endpoint), input_signature=[specs])
-    archive.write_out(str(folder), verbose=False)
+    with quiet_tf_logging():
+        archive.write_out(str(folder), verbose=False)
     return folder
+
+
+@contextlib.contextmanager
+def quiet_tf_logging() -> Iterator[None]:
+    """Keep TensorFlow's INFO lines ("Assets written to …") out of notebooks and logs."""
+    logger = logging.getLogger("tensorflow")
+    level = logger.level
+    logger.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 _SELECT = re.compile(r"TF Select ops: ([A-Za-z0-9_, ]+)")
@@ -245,7 +261,9 @@ def _aeq_dynamic(float_model: bytes) -> bytes:
 
     from workbench._quiet import silenced_stderr
 
-    with warnings.catch_warnings(), silenced_stderr():
+    # its transformation progress bar ignores enable_progress_bar and writes to sys.stderr
+    with warnings.catch_warnings(), silenced_stderr(), \
+            contextlib.redirect_stderr(io.StringIO()):
         warnings.simplefilter("ignore")
         q = quantizer.Quantizer(bytearray(float_model), recipe.dynamic_wi8_afp32())
         result = q.quantize(enable_progress_report=False, enable_progress_bar=False)
