@@ -341,7 +341,9 @@ def from_tensor_proto(proto: Any, spec: InputSpec, name: str) -> np.ndarray:
     import tensorflow as tf
 
     try:
-        arr = tf.make_ndarray(proto)
+        arr = _fast_ndarray(proto)
+        if arr is None:
+            arr = tf.make_ndarray(proto)
     except (TypeError, ValueError) as err:
         raise invalid(f"input '{name}': unreadable TensorProto: {err}") from err
     if spec.string:
@@ -359,10 +361,55 @@ def from_tensor_proto(proto: Any, spec: InputSpec, name: str) -> np.ndarray:
     return arr
 
 
-def tensor_proto(arr: np.ndarray) -> Any:
-    import tensorflow as tf
+_NUMERIC = {1: np.float32, 2: np.float64, 3: np.int32, 9: np.int64, 10: np.bool_}  # DataType
+_DTYPE_OF = {np.dtype(v): k for k, v in _NUMERIC.items()}
+_VALUES = {1: "float_val", 2: "double_val", 3: "int_val", 9: "int64_val", 10: "bool_val"}
 
-    return tf.make_tensor_proto(arr)
+
+def _fast_ndarray(proto: Any) -> np.ndarray | None:
+    """The common TensorProtos (float/double/int32/int64/bool, string) without going through
+    ``tf.make_ndarray``; None for anything else (which TensorFlow then converts)."""
+    shape = tuple(d.size for d in proto.tensor_shape.dim)
+    if proto.tensor_shape.unknown_rank or any(s < 0 for s in shape):
+        return None
+    count = int(np.prod(shape)) if shape else 1
+    if proto.dtype == 7:  # DT_STRING
+        values = list(proto.string_val)
+        if len(values) == count:
+            return np.array(values, dtype=object).reshape(shape)
+        if len(values) == 1:
+            return np.full(shape, values[0], dtype=object)
+        return None
+    np_dtype = _NUMERIC.get(proto.dtype)
+    if np_dtype is None:
+        return None
+    if proto.tensor_content:
+        return np.frombuffer(proto.tensor_content, dtype=np_dtype).reshape(shape).copy()
+    values = getattr(proto, _VALUES[proto.dtype])
+    if len(values) == count:
+        return np.array(values, dtype=np_dtype).reshape(shape)
+    if len(values) == 1:
+        return np.full(shape, values[0], dtype=np_dtype)
+    return None
+
+
+def tensor_proto(arr: np.ndarray) -> Any:
+    """An array as a TensorProto (numeric types as tensor_content, strings as string_val)."""
+    from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2
+
+    arr = np.asarray(arr)
+    shape = tensor_shape_pb2.TensorShapeProto(
+        dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=s) for s in arr.shape])
+    if arr.dtype == object:
+        values = [v if isinstance(v, bytes) else str(v).encode() for v in arr.reshape(-1)]
+        return tensor_pb2.TensorProto(dtype=7, tensor_shape=shape, string_val=values)
+    code = _DTYPE_OF.get(arr.dtype)
+    if code is None:
+        import tensorflow as tf
+
+        return tf.make_tensor_proto(arr)
+    return tensor_pb2.TensorProto(dtype=code, tensor_shape=shape,
+                                  tensor_content=np.ascontiguousarray(arr).tobytes())
 
 
 def finite_or_none(x: float) -> float | None:

@@ -17,7 +17,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -187,49 +186,43 @@ def _python_rest(url: str, body: bytes, concurrency: int, seconds: float,
 
 def _python_grpc(target: str, model: str, inputs: dict[str, np.ndarray], concurrency: int,
                  seconds: float, token: str | None, signature: str | None) -> LoadResult:
+    """``concurrency`` concurrent Predict calls on one asyncio gRPC channel."""
     import grpc
-    import tensorflow as tf
     from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+
+    from workbench.serving.codec import tensor_proto
 
     req = predict_pb2.PredictRequest()
     req.model_spec.name = model
     if signature:
         req.model_spec.signature_name = signature
     for k, v in inputs.items():
-        req.inputs[k].CopyFrom(tf.make_tensor_proto(v))
+        req.inputs[k].CopyFrom(tensor_proto(np.asarray(v)))
     metadata = (("authorization", f"Bearer {token}"),) if token else None
     lat: list[float] = []
     kinds: dict[str, int] = {}
-    lock = threading.Lock()
-    channels = [grpc.insecure_channel(target) for _ in range(max(1, concurrency // 8))]
-    stubs = [prediction_service_pb2_grpc.PredictionServiceStub(c) for c in channels]
-    t0 = time.perf_counter()
-    stop_at = t0 + seconds
 
-    def worker(i: int) -> None:
-        stub = stubs[i % len(stubs)]
-        mine: list[float] = []
-        while time.perf_counter() < stop_at:
-            s = time.perf_counter()
-            try:
-                stub.Predict(req, timeout=10, metadata=metadata)
-                mine.append((time.perf_counter() - s) * 1e6)
-            except grpc.RpcError as err:
-                with lock:
-                    name = err.code().name if err.code() else "UNKNOWN"
-                    kinds[name] = kinds.get(name, 0) + 1
-        with lock:
-            lat.extend(mine)
+    async def main() -> float:
+        async with grpc.aio.insecure_channel(target) as channel:
+            stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+            t0 = time.perf_counter()
+            stop_at = t0 + seconds
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(concurrency)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    took = time.perf_counter() - t0
-    for c in channels:
-        c.close()
-    return _result("python-grpc", target, concurrency, round(took, 3), np.array(lat),
+            async def worker() -> None:
+                while time.perf_counter() < stop_at:
+                    s = time.perf_counter()
+                    try:
+                        await stub.Predict(req, timeout=10, metadata=metadata)
+                        lat.append((time.perf_counter() - s) * 1e6)
+                    except grpc.aio.AioRpcError as err:
+                        name = err.code().name if err.code() else "UNKNOWN"
+                        kinds[name] = kinds.get(name, 0) + 1
+
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+            return time.perf_counter() - t0
+
+    took = asyncio.run(main())
+    return _result("python-grpc-aio", target, concurrency, round(took, 3), np.array(lat),
                    sum(kinds.values()), kinds)
 
 
