@@ -36,6 +36,12 @@ def test_statistics_anomalies_drift_and_schema_render(clean_run, voila_app, app_
     root, run_id = clean_run
     app = voila_app("01_data_validation", project=root, run=run_id)
     page = app_page(app.url, wait_for=".wb-stats table")
+    # the page shows the run it was asked for, and its data card is live
+    assert run_id in page.inner_text("body")
+    assert "3,000 rows" in page.inner_text(".wb-data-card")
+    page.fill(".wb-data-card input[type=search]", "amount")
+    page.wait_for_function(
+        "document.querySelectorAll('.wb-data-card table tr').length === 2")
     stats = page.locator(".wb-stats")
     assert "Numeric features" in stats.inner_text()
     assert "Categorical features" in stats.inner_text()
@@ -57,6 +63,13 @@ def test_statistics_anomalies_drift_and_schema_render(clean_run, voila_app, app_
     assert editor.locator("button:visible").count() == 0
     assert editor.locator("textarea").first.is_disabled()
     assert "customer_age" in editor.inner_text()
+
+
+def test_query_string_picks_the_run(clean_run, voila_app, app_page):
+    root, run_id = clean_run
+    app = voila_app("01_data_validation", project=root)
+    page = app_page(f"{app.url}?run={run_id}", wait_for=".wb-data-card")
+    assert run_id in page.inner_text("body")
 
 
 def test_failed_gate_shows_the_anomalies(faulty_run, voila_app, app_page):
