@@ -82,18 +82,43 @@ def test_kubernetes_manifests_validate_and_probe_the_status_route(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_docker_target_runs_the_real_image_where_an_engine_exists(tmp_path):
+def test_cli_writes_manifests_for_a_repository(tmp_path):
+    from tests.conftest import run_workbench
+
+    repo = Repository(tmp_path / "serving")
+    repo.init()
+    (repo.base_path("fraud") / "1").mkdir(parents=True)
+    repo.set_model("fraud", policy=VersionPolicy("specific", versions=(1,)),
+                   labels={"stable": 1})
+    out = run_workbench("serve", "manifests", "--target", "kubernetes", "--repository",
+                        str(repo.root), "--out", str(tmp_path / "deploy"), cwd=tmp_path)
+    assert out.code == 0, out.text
+    assert (tmp_path / "deploy" / "fraud.yaml").is_file()
+    out = run_workbench("serve", "manifests", "--target", "docker", "--repository",
+                        str(repo.root), "--out", str(tmp_path / "deploy"), cwd=tmp_path)
+    assert out.code == 0 and (tmp_path / "deploy" / "compose.yaml").read_text() == \
+        compose_file()
+
+
+def test_docker_target_runs_the_real_image_where_an_engine_exists(tmp_path, request):
     ok, why = docker_available()
     if not ok:
         print(f"docker target not run: {why}")
         pytest.skip(f"no Docker engine here: {why}")
+    from tests.serving.demo_model import rows
+    from workbench.serving.client import RestClient
+    from workbench.serving.control import Controller
     from workbench.serving.deploy import start_docker, stop_docker
 
+    exports = request.getfixturevalue("exports")
     repo = Repository(tmp_path / "serving")
+    repo.init()
+    Controller(repo).deploy("fraud", repo.push(exports[1], "fraud").version, label="stable")
     start_docker(repo)
     try:
-        from workbench.serving.client import RestClient
-
-        RestClient("127.0.0.1", 8501).wait_ready(timeout=120)
+        rest = RestClient("127.0.0.1", 8501)
+        rest.wait_available("fraud", 1, timeout=180)
+        assert rest.predict("fraud", instances=rows(2), label="stable")
+        assert rest.classify("fraud", rows(1), signature_name="classify")
     finally:
         stop_docker(repo)

@@ -83,3 +83,10 @@ def test_cli_status_push_promote_rollback_and_stop(guarded, exports, tmp_path):
     stopped = run_workbench("serve", "stop", *cli, cwd=tmp_path)
     assert stopped.code == 0 and str(handle.pid) in stopped.out
     assert running(repo) is None
+    started = run_workbench("serve", "start", "--rest-port", "0", "--grpc-port", "0", *cli,
+                            cwd=tmp_path)
+    assert started.code == 0 and "model server started" in started.out, started.text
+    again = running(repo)
+    assert again is not None and again.rest().status(MODEL)[0]["state"] == "AVAILABLE"
+    assert run_workbench("serve", "stop", *cli, cwd=tmp_path).code == 0
+    assert running(repo) is None

@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -32,6 +33,7 @@ __all__ = ["LoadResult", "grpc_load", "rest_load"]
 log = logging.getLogger(__name__)
 
 CURVE = (1, 5, 10, 25, 50, 75, 90, 95, 99, 99.9)
+TOKEN_ENV = "WORKBENCH_LOADTEST_TOKEN"
 
 
 @dataclass
@@ -268,9 +270,10 @@ def grpc_load(target: str, model: str, inputs: dict[str, np.ndarray], *,
 def _child(args: list[str], concurrency: int, seconds: float, token: str | None) -> LoadResult:
     argv = [sys.executable, "-m", "workbench.serving.loadtest", *args,
             "--concurrency", str(concurrency), "--seconds", str(seconds)]
-    if token:
-        argv += ["--token", token]
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 120)
+    env = dict(os.environ)
+    if token:  # through the environment: not on the process list
+        env[TOKEN_ENV] = token
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 120, env=env)
     if proc.returncode != 0:
         raise WorkbenchError(f"load test process failed: {proc.stderr[-800:]}")
     return LoadResult(**json.loads(proc.stdout.strip().splitlines()[-1]))
@@ -286,17 +289,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--signature")
     p.add_argument("--concurrency", type=int, default=32)
     p.add_argument("--seconds", type=float, default=10.0)
-    p.add_argument("--token")
     a = p.parse_args(argv)
+    token = os.environ.get(TOKEN_ENV) or None
     if a.kind == "rest":
         result = _python_rest(a.target, Path(a.body_file).read_bytes(), a.concurrency,
-                              a.seconds, a.token)
+                              a.seconds, token)
     else:
         import workbench  # noqa: F401 - quiet TensorFlow before it loads
 
         with np.load(a.inputs_file, allow_pickle=True) as data:
             inputs = {k: data[k] for k in data.files}
-        result = _python_grpc(a.target, a.model, inputs, a.concurrency, a.seconds, a.token,
+        result = _python_grpc(a.target, a.model, inputs, a.concurrency, a.seconds, token,
                               a.signature)
     sys.stdout.write(json.dumps(result.to_dict()) + "\n")
     return 0

@@ -43,7 +43,7 @@ class ServingStage:
     @classmethod
     def open(cls, step: Step, *, model_name: str = "", repository: str = "",
              target: str = "local", rest_port: int = 8501, grpc_port: int = 8500,
-             keep: int = 5, token: str = "") -> ServingStage:
+             keep: int = 5, token: str = "", public_key: str = "") -> ServingStage:
         """Compute mode: start (or reuse) the repository's local server. View mode: load the
         saved report."""
         if not step.computing:
@@ -62,7 +62,7 @@ class ServingStage:
         existing = running(repo)
         handle = existing or start_local(repo, rest_port=rest_port, grpc_port=grpc_port,
                                          token=token or None, poll_seconds=1.0,
-                                         config_poll_seconds=1.0)
+                                         config_poll_seconds=1.0, public_key_path=public_key)
         stage = cls(step, repo=repo, handle=handle, started_server=existing is None,
                     model=model)
         stage.report = {"model": model, "repository": str(repo.root), "target": target,
