@@ -183,3 +183,34 @@ def test_bad_signing_key_and_parameters_fail_before_any_work(export_root, binary
     with pytest.raises(ParameterError, match="warmup_records is 5000"):
         export_model(step, warmup_records=5000)
     assert "saved_model" not in (run.step_record("04_export") or {}).get("artifacts", {})
+
+
+def test_multiclass_signatures(export_root, tmp_path: Path) -> None:
+    """Classify on serialized examples equals serving_default for K classes (no full export)."""
+    import tensorflow as tf
+
+    from workbench.export.contract import ModelInfo, feature_arrays, predict_keras
+    from workbench.export.signatures import (
+        build_archive,
+        example_spec,
+        serialize_examples,
+        set_method_names,
+        to_examples,
+    )
+
+    t = train("multiclass", export_root / "multiclass-model", epochs=1)
+    info = ModelInfo.from_dict(t.info)
+    spec = example_spec(info, arrow_schema=t.train.schema)
+    build_archive(t.model, info, spec).write_out(str(tmp_path / "m"), verbose=False)
+    set_method_names(tmp_path / "m")
+    fns = tf.saved_model.load(str(tmp_path / "m")).signatures
+    rows = feature_arrays(t.eval, info)
+    out = fns["serving_default"](**{k: tf.constant(v) for k, v in rows.items()})
+    assert out["probabilities"].shape == (t.eval.num_rows, 3)
+    want = predict_keras(t.model, rows, info)["probabilities"]
+    assert np.abs(out["probabilities"].numpy() - want).max() < 1e-5
+    assert set(out["classes"].numpy().tolist()) <= {b"0", b"1", b"2"}
+    scores = fns["classify"](inputs=tf.constant(serialize_examples(
+        to_examples(rows, spec, info))))
+    assert np.abs(scores["scores"].numpy() - out["probabilities"].numpy()).max() < 1e-6
+    assert scores["classes"].numpy()[0].tolist() == [b"0", b"1", b"2"]

@@ -157,3 +157,20 @@ def test_widgets_have_static_pictures(tflite) -> None:
     assert "all checks passed" in export_html and "risk-team" in export_html
     assert "approved" in export_html
     assert "<script" not in html + export_html
+
+
+def test_hashing_layer_cannot_become_constants(tmp_path) -> None:
+    import keras
+
+    from workbench.export.preprocessed import PreprocessingError
+
+    inp = keras.Input(shape=(1,), name="device", dtype="string")
+    x = keras.layers.Hashing(num_bins=8, output_mode="one_hot", name="hash_device")(inp)
+    model = keras.Model({"device": inp}, keras.layers.Dense(1, activation="sigmoid")(x))
+    info = ModelInfo.from_dict({"task": "binary", "label": "y", "features": [
+        {"name": "device", "dtype": "string", "kind": "categorical"}]})
+    with pytest.raises(ConversionError, match="StringToHashBucketFast"):
+        convert_variant(write_lite_savedmodel(model, info, tmp_path / "raw"), "float32")
+    with pytest.raises(PreprocessingError, match="'hash_device' \\(Hashing\\)") as err:
+        split_preprocessing(model, info)
+    assert "StringLookup" in err.value.hint

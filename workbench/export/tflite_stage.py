@@ -42,7 +42,11 @@ from workbench.export.contract import (
 )
 from workbench.export.integrity import verify_export
 from workbench.export.litert import LiteRunner, latency_stats
-from workbench.export.preprocessed import apply_preprocessing, split_preprocessing
+from workbench.export.preprocessed import (
+    PreprocessingError,
+    apply_preprocessing,
+    split_preprocessing,
+)
 from workbench.export.stage import DATA, load_trained
 from workbench.export.tflite import (
     MIN_REPRESENTATIVE_ROWS,
@@ -190,7 +194,14 @@ def convert_tflite(step: Step, *, variants: Sequence[str] = VARIANTS,
                              "features (apply tflite_preprocessing first)")
         if float_model is None:
             mode = "preprocessed"
-            core, spec = split_preprocessing(model, info)
+            try:
+                core, spec = split_preprocessing(model, info)
+            except PreprocessingError as err:
+                lacking = f"LiteRT built-ins lack {', '.join(unsupported)}, and " \
+                    if unsupported else ""
+                raise ConversionError(
+                    f"no TFLite variant can be made: {lacking}{err.message}", hint=err.hint,
+                    ops=",".join(unsupported) or None, **err.context) from err
             inputs = {e["name"]: (e["dtype"], e["shape"]) for e in spec["inputs"]}
             src = write_lite_savedmodel(core, info, Path(tmp) / "core", inputs=inputs)
             rep = apply_preprocessing(spec, rep) if rep is not None else None
