@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import pkgutil
 import subprocess
 import sys
@@ -11,12 +10,11 @@ from pathlib import Path
 
 def main(argv: list[str]) -> int:
     here = Path(__file__).parent
-    names = argv or sorted(m.name for m in pkgutil.iter_modules([str(here))
+    names = argv or sorted(m.name for m in pkgutil.iter_modules([str(here)])
                            if m.name.startswith("bench_"))
     status = 0
     for name in names:
         name = name if name.startswith("bench_") else f"bench_{name}"
-        importlib.util.find_spec(f"bench.{name}")
         # each benchmark in its own process: no warm caches or threads carried over
         code = subprocess.call([sys.executable, "-m", f"bench.{name}"], cwd=here.parent)
         status = status or code

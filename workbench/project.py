@@ -38,6 +38,9 @@ _STAGE = {
         "cache": {"type": "boolean",
                   "description": "reuse an earlier identical execution (default true)"},
         "parameters": {"type": "object", "description": "this stage's parameter values"},
+        "fingerprint_hook": {"type": "string", "pattern": r"^[\w.]+:\w+$",
+                             "description": "module:function whose result joins the cache key "
+                                            "(what the stage reads from other runs)"},
     },
 }
 

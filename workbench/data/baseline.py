@@ -161,3 +161,19 @@ def choose_schema(*, schema_path: Path | None, dataset: str | None,
                                 f"the schema of the baseline {baseline.description}")
     return SchemaChoice(inferred, "inferred",
                         "the schema inferred from this data (no curated schema, no baseline)")
+
+
+def cache_key(run: Run, stage: str, params: dict[str, Any]) -> dict[str, Any] | None:
+    """The baseline stage 01 would compare with, for the runner's cache key: a new blessed run
+    (or one whose data passed) changes the drift result, so the stage must not be reused."""
+    from workbench.data.datasets import dataset_info
+
+    dataset = None if params.get("data_path") else params.get("dataset")
+    label = params.get("label") or (dataset_info(dataset).label if dataset else None)
+    baseline = find_baseline(Step(run, stage, "view"), label=label or None, dataset=dataset)
+    if baseline is None:
+        return None
+    record = baseline.run.step_record(DATA_STEP) or {}
+    return {"run": baseline.run.id, "why": baseline.why,
+            "stats": record.get("artifacts", {}).get("stats_train", {}).get("sha256")}
+

@@ -1,12 +1,11 @@
-"""Ingest: read a data file into Arrow, check its columns, split it, describe it.
+"""Ingest: check a table's columns, split it, describe it (reading files is
+:mod:`workbench.data.readers`' job).
 
 Errors name the file (and column or row where it applies) and say how to fix the input.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,71 +13,7 @@ import pyarrow as pa
 
 from workbench.errors import DataError
 
-__all__ = ["data_card", "read_table", "require_columns", "split_table"]
-
-READERS = (".csv", ".parquet", ".pq")
-
-
-def _check_file(path: Path) -> None:
-    if not path.exists():
-        raise DataError(f"data file {path} does not exist",
-                        hint="check the data_path parameter (relative paths are taken from the "
-                        "project folder), or leave it empty to use a bundled dataset",
-                        file=str(path))
-    if path.is_dir():
-        raise DataError(f"{path} is a folder, not a data file",
-                        hint="point data_path at one .csv or .parquet file", file=str(path))
-    if not os.access(path, os.R_OK):
-        raise DataError(f"data file {path} is not readable (permission denied)",
-                        hint=f"fix its permissions, e.g. chmod u+r {path}", file=str(path))
-    if path.stat().st_size == 0:
-        raise DataError(f"data file {path} is empty (0 bytes)",
-                        hint="write the data again, or point data_path at another file",
-                        file=str(path))
-
-
-def read_table(path: str | os.PathLike[str]) -> pa.Table:
-    """Read a CSV or Parquet file into an Arrow table; refuse empty and header-only files."""
-    path = Path(path)
-    _check_file(path)
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        table = _read_csv(path)
-    elif suffix in (".parquet", ".pq"):
-        table = _read_parquet(path)
-    else:
-        raise DataError(f"cannot read {path}: unknown format '{path.suffix}'",
-                        hint=f"use one of: {', '.join(READERS)}", file=str(path))
-    if table.num_columns == 0:
-        raise DataError(f"data file {path} has no columns", file=str(path),
-                        hint="the first line must be a header naming the columns")
-    if table.num_rows == 0:
-        raise DataError(
-            f"data file {path} has a header ({table.num_columns} columns) but no rows",
-            hint="the file holds no data; check the export that wrote it", file=str(path))
-    return table
-
-
-def _read_csv(path: Path) -> pa.Table:
-    import pyarrow.csv as pacsv
-
-    try:
-        return pacsv.read_csv(path)
-    except pa.ArrowInvalid as err:
-        raise DataError(f"cannot parse CSV file {path}: {err}",
-                        hint="fix the file: one header line, the same number of fields on "
-                        "every line, UTF-8 text", file=str(path)) from err
-
-
-def _read_parquet(path: Path) -> pa.Table:
-    import pyarrow.parquet as pq
-
-    try:
-        return pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as err:
-        raise DataError(f"cannot read Parquet file {path}: {err}",
-                        hint="check that the file is complete Parquet (not CSV renamed)",
-                        file=str(path)) from err
+__all__ = ["data_card", "require_columns", "split_table"]
 
 
 def require_columns(table: pa.Table, columns: dict[str, str], source: str) -> None:

@@ -24,7 +24,6 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from workbench.data.ingest import _check_file
 from workbench.errors import DataError
 from workbench.registry import Registry
 
@@ -43,6 +42,24 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_ROWS = 1 << 20
 CSV_BLOCK_BYTES = 32 << 20  # a large CSV file is read in blocks of this size
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise DataError(f"data file {path} does not exist",
+                        hint="check the data_path parameter (relative paths are taken from the "
+                        "project folder), or leave it empty to use a bundled dataset",
+                        file=str(path))
+    if path.is_dir():
+        raise DataError(f"{path} is a folder, not a data file",
+                        hint="point data_path at one .csv or .parquet file", file=str(path))
+    if not os.access(path, os.R_OK):
+        raise DataError(f"data file {path} is not readable (permission denied)",
+                        hint=f"fix its permissions, e.g. chmod u+r {path}", file=str(path))
+    if path.stat().st_size == 0:
+        raise DataError(f"data file {path} is empty (0 bytes)",
+                        hint="write the data again, or point data_path at another file",
+                        file=str(path))
 
 
 @dataclass(frozen=True)

@@ -224,6 +224,8 @@ class Runner:
             "files": _file_fingerprints(params, self.project.root),
             "upstream": upstream,
         }
+        if stage.fingerprint_hook:
+            material["hook"] = _call_hook(stage.fingerprint_hook, run, stage.name, params)
         parts = {k: _digest(v) for k, v in material.items()}
         return _digest(parts), parts
 
@@ -333,6 +335,18 @@ class Runner:
         raise StageFailed(
             f"stage {stage.name} failed in {where}: {error['ename']}: {error['evalue']}",
             stage=stage.name, notebook=str(output), run=run.id)
+
+
+def _call_hook(ref: str, run: Run, stage: str, params: dict[str, Any]) -> Any:
+    import importlib
+
+    module_name, _, func_name = ref.partition(":")
+    try:
+        func = getattr(importlib.import_module(module_name), func_name)
+    except (ImportError, AttributeError) as err:
+        raise ConfigError(f"fingerprint hook '{ref}' of stage {stage} cannot be imported: {err}",
+                          hint="give module:function of an importable function") from err
+    return func(run, stage, params)
 
 
 def _digest(value: Any) -> str:

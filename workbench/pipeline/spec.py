@@ -75,6 +75,9 @@ class Stage:
     needs: tuple[str, ...] = ()
     cache: bool = True
     parameters: dict[str, Any] = field(default_factory=dict)
+    #: ``module:function`` adding to the cache key what a stage reads besides its inputs
+    #: (e.g. a baseline from other runs); called as ``f(run, stage_name, parameters)``.
+    fingerprint_hook: str | None = None
 
     @property
     def short(self) -> str:
@@ -196,4 +199,5 @@ def _stage(entry: dict[str, Any], project: Project | None, index: int,
         needs = tuple((e if isinstance(e, str) else e["name"]) for e in entries[:index])
     params = {**(base.parameters if base else {}), **entry.get("parameters", {})}
     cache = entry.get("cache", base.cache if base else True)
-    return Stage(name, notebook, needs, cache, params)
+    hook = entry.get("fingerprint_hook", base.fingerprint_hook if base else None)
+    return Stage(name, notebook, needs, cache, params, hook)
