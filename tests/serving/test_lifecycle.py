@@ -131,6 +131,11 @@ def test_latest_policy_loads_new_versions_found_by_polling(live, exports):
         time.sleep(0.1)                                  # older ones unloaded after the grace
     assert rest.available(MODEL) == newest_two
     assert rest.predict(MODEL, instances=rows(1))        # latest answers
+    # an unloaded version wanted again is loaded again
+    live.set_model(MODEL, policy=VersionPolicy("specific", versions=(1, pushed)), labels={})
+    while time.monotonic() < deadline and rest.available(MODEL) != [1, pushed]:
+        time.sleep(0.1)
+    assert rest.available(MODEL) == [1, pushed]
     # labels again for the next test (through the polled config file)
     Controller(live, rest, None).deploy(MODEL, pushed, label="stable")
     assert rest.status(MODEL, label="stable")[0]["version"] == str(pushed)

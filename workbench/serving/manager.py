@@ -217,7 +217,10 @@ class ModelManager:
         for v in desired:
             vs = m.versions.get(v)
             path = m.base_path / str(v)
-            if vs is None or (vs.state == END and vs.dir_id != _dir_id(path)):
+            # an unloaded version wanted again is loaded again; a refused one only once its
+            # folder changed (TF Serving would retry the same bytes to the same end)
+            if vs is None or (vs.state == END and (vs.error_code == "OK"
+                                                   or vs.dir_id != _dir_id(path))):
                 self._load(m, v, path)
         desired_up = [v for v in desired if v in m.serving]
         for v, vs in list(m.versions.items()):
