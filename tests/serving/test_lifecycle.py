@@ -88,9 +88,11 @@ def test_tampered_version_is_refused_and_the_previous_keeps_serving(live, export
     assert "changed: variables/variables.data" in status["status"]["error_message"]
     assert ctl.rest.status(MODEL, label="stable")[0]["version"] == str(stable)
     assert ctl.rest.predict(MODEL, instances=rows(1))[0]["probabilities"]
-    # put the repository back: serve only the stable version again
-    live.set_model(MODEL, policy=VersionPolicy("specific", versions=(stable,)),
-                   labels={"stable": stable})
+    # the failed deploy put models.config back: it names only what is served
+    assert live.labels(MODEL) == {"stable": stable}
+    assert pushed.version not in live.policy(MODEL).versions
+    # a later rollback never picks the refused version
+    assert ctl._previous(MODEL, pushed.version + 1) != pushed.version
 
 
 def test_hot_swap_under_load_fails_no_request(live, exports):

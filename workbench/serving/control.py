@@ -19,6 +19,7 @@ from workbench.errors import ConfigError
 from workbench.serving.client import GrpcClient, RestClient
 from workbench.serving.config import VersionPolicy
 from workbench.serving.repository import Repository
+from workbench.serving.status import ServingError
 
 __all__ = ["Change", "Controller"]
 
@@ -87,11 +88,34 @@ class Controller:
             return None
 
     def _previous(self, name: str, below: int) -> int | None:
-        older = [v for v in self.repo.versions(name) if v < below]
+        """The newest version below ``below`` that the server did not refuse."""
+        refused: set[int] = set()
+        if self.rest is not None:
+            try:
+                refused = {int(s["version"]) for s in self.rest.status(name)
+                           if s["state"] == "END" and s["status"]["error_code"] != "OK"}
+            except ServingError:
+                pass
+        older = [v for v in self.repo.versions(name) if v < below and v not in refused]
         return older[-1] if older else None
 
+    def _guarded(self, action: Any) -> Change:
+        """Run a label move; if it fails (a version refused, a timeout), put the previous
+        models.config back so the repository names what is really served."""
+        before = self.repo.read_config()
+        try:
+            return action()
+        except Exception:
+            self.repo.write_config(before)
+            if self.grpc is not None:
+                try:
+                    self.grpc.reload_config(before)
+                except ServingError as err:
+                    log.error("could not reload the previous config: %s", err)
+            raise
+
     # -- actions -------------------------------------------------------------------------------
-    def deploy(self, name: str, version: int, *, label: str = "auto") -> Change:
+    def _deploy(self, name: str, version: int, *, label: str = "auto") -> Change:
         """Serve a pushed version as ``stable`` (first version, or ``label="stable"``) or as
         ``canary`` beside the current stable one."""
         started = time.monotonic()
@@ -121,7 +145,7 @@ class Controller:
             self._apply(name, keep, after, change)
         return self._done(change, after, keep, started)
 
-    def promote(self, name: str) -> Change:
+    def _promote(self, name: str) -> Change:
         """The canary becomes stable; the old stable stays loaded for a fast rollback."""
         started = time.monotonic()
         before = self.repo.labels(name)
@@ -137,7 +161,7 @@ class Controller:
         self._apply(name, keep, after, change)
         return self._done(change, after, keep, started)
 
-    def rollback(self, name: str) -> Change:
+    def _rollback(self, name: str) -> Change:
         """Drop the canary if there is one; otherwise put ``stable`` back on the previous
         version."""
         started = time.monotonic()
@@ -162,6 +186,20 @@ class Controller:
         after = {STABLE: prev}
         self._apply(name, keep, after, change)
         return self._done(change, after, keep, started)
+
+    def deploy(self, name: str, version: int, *, label: str = "auto") -> Change:
+        """Serve a pushed version as ``stable`` (first version, or ``label="stable"``) or as
+        ``canary`` beside the current stable one."""
+        return self._guarded(lambda: self._deploy(name, version, label=label))
+
+    def promote(self, name: str) -> Change:
+        """The canary becomes stable; the old stable stays loaded for a fast rollback."""
+        return self._guarded(lambda: self._promote(name))
+
+    def rollback(self, name: str) -> Change:
+        """Drop the canary if there is one; otherwise put ``stable`` back on the previous
+        version."""
+        return self._guarded(lambda: self._rollback(name))
 
     def _served(self, name: str) -> set[int]:
         try:
