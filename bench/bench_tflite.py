@@ -7,7 +7,8 @@ Both models are measured in one process, side by side:
 * latency of one call at batch 1 and 64: the SavedModel's ``serving_default`` called in process
   (``tf.saved_model.load``, the peer) against each variant in LiteRT (target: the best variant at
   batch 1 ≤ 0.1× the SavedModel); the dynamic-range variant is made both by ai-edge-quantizer (the
-  stage's default) and by the TF converter, to show why the default is what it is.
+  stage's default) and by the TF converter, and int8 also by ai-edge-quantizer's static recipe,
+  to show why the stage uses which tool.
 
 The digits model is a CNN with more than 100k parameters on scikit-learn's bundled 8×8 digits
 (64 raw pixel inputs, as the model contract has it). The fraud model is what the default
@@ -150,6 +151,12 @@ def measure(name: str, model: Any, info_doc: dict[str, Any], train: Any, evals: 
     made["float16"] = convert_variant(src, "float16")
     made["int8"] = convert_variant(src, "int8", representative=rep,
                                    float_model=made["float32"].content)
+    aeq_static = _aeq_static(made["float32"].content, rep)
+    if isinstance(aeq_static, str):
+        emit(f"tflite_{name}", "int8_ai_edge_quantizer_static", workbench=0, unit="failed",
+             error=aeq_static, target=None, ok=None)
+    else:
+        made["int8_aeq_static"] = aeq_static
     f32 = made["float32"].size
     results = {}
     for variant, conv in made.items():
@@ -177,7 +184,7 @@ def measure(name: str, model: Any, info_doc: dict[str, Any], train: Any, evals: 
                  peer_name="SavedModel serving_default in process", unit="ms (median)",
                  p95_ms=lat["p95_ms"], peer_p95_ms=sm_lat[batch]["p95_ms"], runs=lat["runs"],
                  target=None, ok=None)
-    best = min((v for v in results if v != "dynamic_converter"),
+    best = min((v for v in results if v in ("float32", "dynamic", "float16", "int8")),
                key=lambda v: results[v][1]["median_ms"])
     emit(f"tflite_{name}", "best_variant_latency_b1", workbench=results[best][1]["median_ms"],
          peer=sm_lat[1]["median_ms"], peer_name="SavedModel serving_default in process",
@@ -190,6 +197,31 @@ def measure(name: str, model: Any, info_doc: dict[str, Any], train: Any, evals: 
             emit(f"tflite_{name}", f"speedup_b{batch}_{variant}_vs_float32", workbench=q,
                  peer=f, peer_name="float32 .tflite", unit="ms (median)",
                  faster=q < 0.9 * f, target=None, ok=None)
+
+
+def _aeq_static(float_model: bytes, rep: dict[str, np.ndarray]) -> Any:
+    """ai-edge-quantizer's static int8 recipe on the same calibration rows (for comparison
+    with the converter's int8, which the stage uses); the error text when it fails."""
+    import contextlib
+    import io
+    import warnings
+
+    from ai_edge_quantizer import quantizer, recipe
+
+    from workbench.export.tflite import Converted
+
+    n = len(next(iter(rep.values())))
+    samples = [{k: v[i:i + 1] for k, v in rep.items()} for i in range(n)]
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
+            warnings.simplefilter("ignore")
+            q = quantizer.Quantizer(bytearray(float_model), recipe.static_wi8_ai8())
+            calibration = q.calibrate({"serving_default": samples})
+            content = q.quantize(calibration, enable_progress_report=False,
+                                 enable_progress_bar=False).quantized_model
+    except Exception as err:  # noqa: BLE001 - reported as the finding
+        return f"{type(err).__name__}: {str(err)[:200]}"
+    return Converted("int8_aeq_static", bytes(content), "ai-edge-quantizer static_wi8_ai8")
 
 
 def main(argv: list[str]) -> int:

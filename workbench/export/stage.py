@@ -35,7 +35,6 @@ from workbench.export.signatures import (
 )
 from workbench.export.tflite import quiet_tf_logging
 from workbench.export.warmup import MAX_RECORDS, write_warmup
-from workbench.runs.atomic import hash_path
 from workbench.runs.step import Step
 
 __all__ = ["ExportRefused", "ExportResult", "export_model", "load_trained"]
@@ -160,6 +159,8 @@ def export_model(step: Step, *, allow_unblessed: bool = False, override_reason: 
         raise ParameterError(f"warmup_records is {warmup_records}; TF Serving reads 1 to "
                              f"{MAX_RECORDS} warmup records", parameter="warmup_records",
                              hint=f"set warmup_records between 1 and {MAX_RECORDS}")
+    signing_key, public_key = _project_path(signing_key), _project_path(public_key)
+    params.update(signing_key=signing_key, public_key=public_key)
     if signing_key:
         load_private_key(signing_key)  # a bad key fails now, not after the export
     t0 = time.perf_counter()
@@ -231,10 +232,11 @@ def _export(step: Step, loader: LoaderCheck, params: dict[str, Any], t0: float
         files = sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file())
 
     failed = [c for c in checks if not c["passed"]]
+    exported = step.artifact("saved_model")  # checks the hash once
     report = {
         "run_id": step.run.id, "model_name": name,
-        "saved_model": step.path("saved_model").relative_to(step.run.path).as_posix(),
-        "sha256": hash_path(step.path("saved_model")),
+        "saved_model": exported.path.relative_to(step.run.path).as_posix(),
+        "sha256": exported.sha256,
         "task": info.task, "classes": list(info.classes), "signatures": signatures,
         "example_spec": [{"key": f.column, "input": f.name, "type": spec[f.name]}
                          for f in info.features],
@@ -254,9 +256,22 @@ def _export(step: Step, loader: LoaderCheck, params: dict[str, Any], t0: float
         "export_unblessed_override": bool(override)}))
     step.gate("export_checks", not failed,
               [f"{c['name']}: {c['detail']}" for c in failed])
-    return ExportResult(report, step.path("saved_model"),
+    return ExportResult(report, exported.path,
                         {"ok": integrity is not None, **(integrity.to_dict() if integrity
                                                          else {})})
+
+
+def _project_path(path: str) -> str:
+    """A relative key path is relative to the project folder (where `workbench run` runs the
+    notebooks), wherever the notebook itself runs."""
+    if not path or Path(path).expanduser().is_absolute():
+        return path
+    from workbench.project import Project
+
+    try:
+        return str(Project.find().root / path)
+    except WorkbenchError:
+        return path
 
 
 def _public_of(signing_key: str, folder: Path) -> str | None:
