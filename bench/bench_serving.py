@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
              p50=ours.latency_ms["p50"], peer_p50=peer.latency_ms["p50"])
         emit(BENCH, "grpc_throughput_32c", workbench=grpc.throughput, peer=peer.throughput,
              peer_name=PEER + " (REST)", unit="req/s", target=None, ok=None,
-             errors=grpc.errors, client="python grpc threads")
+             errors=grpc.errors, client=grpc.tool)
         emit(BENCH, "grpc_p99_32c", workbench=grpc.latency_ms["p99"],
              peer=peer.latency_ms["p99"], peer_name=PEER + " (REST)", unit="ms",
              target=None, ok=None, p50=grpc.latency_ms["p50"])
