@@ -198,6 +198,14 @@ def test_bad_requests_get_the_right_status_and_an_error_body(rest, method, path,
     assert set(doc) == {"error"} and doc["error"]
 
 
+def test_head_and_other_methods_get_answers_not_dropped_connections(rest):
+    status, payload = rest.request("HEAD", f"/v1/models/{MODEL}")
+    assert status == 200 and payload == b""
+    status, doc = _raw(rest, "DELETE", f"/v1/models/{MODEL}")
+    assert status == 404 and "Malformed request" in doc["error"]
+    assert rest.status(MODEL)[0]["state"] == "AVAILABLE"      # same keep-alive connection
+
+
 def test_oversized_body_is_refused_with_413(served):
     import socket
 

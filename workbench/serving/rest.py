@@ -100,7 +100,7 @@ class RestApi:
         return m["name"], int(version) if version else None, label, bool(m["meta"]), verb
 
     async def handle(self, method: str, path: str, body: bytes) -> Reply:
-        if method == "GET":
+        if method in ("GET", "HEAD"):
             return self.get(path)
         if method == "POST":
             return await self.post(path, body)
@@ -250,7 +250,7 @@ class _Exchange(tornado.httputil.HTTPMessageDelegate):
             log.warning("%d %s %s", status, self._method, self._path)
         line = tornado.httputil.ResponseStartLine(
             "HTTP/1.1", status, tornado.httputil.responses.get(status, "Unknown"))
-        self._conn.write_headers(line, headers, payload)
+        self._conn.write_headers(line, headers, None if self._method == "HEAD" else payload)
         self._conn.finish()
 
 
