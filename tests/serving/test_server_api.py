@@ -206,6 +206,21 @@ def test_head_and_other_methods_get_answers_not_dropped_connections(rest):
     assert rest.status(MODEL)[0]["state"] == "AVAILABLE"      # same keep-alive connection
 
 
+def test_garbage_on_the_wire_does_not_hurt_the_server(served, rest):
+    import socket
+
+    for junk in (b"\x00\xff" * 100 + b"\r\n\r\n", b"POST / HTTP/9.9\r\n\r\n",
+                 b"GET /v1/models/fraud HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
+                 b"POST /v1/models/fraud:predict HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+                 b"\r\nzz\r\n"):
+        with socket.create_connection(("127.0.0.1", served.rest_port), timeout=5) as sock:
+            sock.sendall(junk)
+            sock.shutdown(socket.SHUT_WR)
+            reply = sock.recv(4096)
+        assert not reply or reply.startswith(b"HTTP/1.1 4")
+    assert rest.predict(MODEL, instances=rows(1))[0]["probabilities"]
+
+
 def test_oversized_body_is_refused_with_413(served):
     import socket
 
