@@ -143,6 +143,34 @@ def test_latest_policy_loads_new_versions_found_by_polling(live, exports):
     assert rest.status(MODEL, label="stable")[0]["version"] == str(pushed)
 
 
+def test_a_second_model_comes_and_goes_with_the_config(live, exports):
+    from tensorflow_serving.config import model_server_config_pb2
+
+    rest = running(live).rest()
+    live.push(exports[2], "churn")
+    live.set_model("churn", policy=VersionPolicy("latest"), labels={})
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and rest.available("churn") != [1]:
+        time.sleep(0.1)
+    assert rest.predict("churn", instances=rows(1))
+    assert rest.available(MODEL)                         # the first model is untouched
+    config = live.read_config()
+    kept = [c for c in config.model_config_list.config if c.name != "churn"]
+    fresh = model_server_config_pb2.ModelServerConfig()
+    fresh.model_config_list.config.extend(kept)
+    live.write_config(fresh)                             # models missing from it are unloaded
+    while time.monotonic() < deadline:
+        try:
+            rest.status("churn")
+        except ServingError as err:
+            assert err.code == "NOT_FOUND"
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("churn was not unloaded")
+    assert rest.predict(MODEL, instances=rows(1), label="stable")
+
+
 def test_sigkill_mid_load_then_restart_serves_again_quickly(live):
     handle = running(live)
     before = {k: v for k, v in live.labels(MODEL).items()}
