@@ -183,7 +183,7 @@ def test_malformed_workbench_yaml(fixture_project, workbench):
     assert unknown.code == 1 and "not a default stage" in unknown.err
     config.write_text("stagez: []\n")
     typo = workbench("run")
-    assert typo.code == 1 and "'stagez' was unexpected" in typo.err
+    assert typo.code == 1 and "unknown key(s) 'stagez'" in typo.err
 
 
 def test_runs_show_and_compare(fixture_project, workbench):
@@ -202,3 +202,14 @@ def test_runs_show_and_compare(fixture_project, workbench):
     assert missing.code == 1 and "no run 'nope'" in missing.err
     not_run = workbench("runs", "show", str(fixture_project / "notebooks"))
     assert not_run.code == 1 and "is not a run" in not_run.err
+
+
+def test_a_changed_input_artifact_stops_the_next_stage(fixture_project, workbench):
+    assert workbench("run", "--to", "01").code == 0
+    m = manifest(fixture_project)
+    art = fixture_project / "runs" / m["run_id"] / m["steps"]["01_produce"]["artifacts"][
+        "numbers"]["path"]
+    art.write_text('{"value": 1, "items": [100]}\n')
+    result = workbench("run", "--only", "02_consume")
+    assert result.code == 1
+    assert "artifacts of step 01_produce" in result.err and "numbers.json" in result.err

@@ -21,6 +21,7 @@ from typing import Any
 from workbench.errors import (
     ConfigError,
     GateFailed,
+    IntegrityError,
     RunStoreError,
     StageFailed,
     WorkbenchError,
@@ -195,7 +196,10 @@ class Runner:
         self._execute(run, stage, overrides, params, fingerprint, parts, options)
 
     def _ensure_need(self, run: Run, stage: Stage, need: str) -> None:
+        """Make sure a stage's input step is in the run and intact (its recorded hashes enter
+        the stage's cache key, so a changed file must be caught here, not trusted)."""
         if (run.step_record(need) or {}).get("state") in DONE_STEP_STATES:
+            _verify_step(run, need)
             return
         source = self.store.latest(
             lambda m: m.get("steps", {}).get(need, {}).get("state") in DONE_STEP_STATES
@@ -204,6 +208,7 @@ class Runner:
             raise ConfigError(
                 f"stage {stage.name} needs the results of {need}, and no run has them",
                 hint=f"run it first: workbench run --to {need}")
+        _verify_step(source, need)
         self._link_step(source, run, need, state="cached")
         self.reporter.stage_reused(self.pipeline.stage(need), source,
                                    f"input of {stage.name}")
@@ -361,6 +366,19 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     return value
+
+
+def _verify_step(run: Run, step: str) -> None:
+    """Every artifact of ``step`` still has its recorded hash; else an IntegrityError naming
+    the files."""
+    changed = [a["path"] for a in (run.step_record(step) or {}).get("artifacts", {}).values()
+               if not _intact(run.path / a["path"], a["sha256"])]
+    if changed:
+        raise IntegrityError(
+            f"artifacts of step {step} in run {run.id} changed or vanished after they were "
+            f"written: {', '.join(changed)}",
+            hint=f"re-run the step (workbench run --from {step} --force); never edit run "
+            "artifacts by hand", run=run.id, step=step)
 
 
 def _intact(path: Path, digest: str) -> bool:
