@@ -277,8 +277,10 @@ def _hparams(config: TrainConfig) -> dict[str, Any]:
 def _history(epochs: list[dict[str, float]], config: TrainConfig) -> dict[str, Any]:
     names = sorted({k for e in epochs for k in e if k != "epoch"})
     best = None
-    if epochs and all("val_loss" in e for e in epochs):
-        best = min(epochs, key=lambda e: e["val_loss"])["epoch"]
+    if epochs and config.early_stopping_patience <= 0:
+        best = epochs[-1]["epoch"]  # no early stopping: the model has the last epoch's weights
+    elif epochs and all("val_loss" in e for e in epochs):
+        best = min(epochs, key=lambda e: e["val_loss"])["epoch"]  # EarlyStopping restores it
     return {
         "epochs": [e["epoch"] for e in epochs],
         "metrics": {k: [_round(e.get(k)) for e in epochs] for k in names},
