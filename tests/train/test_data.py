@@ -158,3 +158,22 @@ def test_a_user_builder_is_called_with_the_spec_and_checked(tmp_path, monkeypatc
     with pytest.raises(ConfigError, match="needs one output of shape \\(batch, 1\\)"):
         build_core("my_models:wrong_shape", spec())
     sys.modules.pop("my_models", None)
+
+
+def test_the_training_callbacks_keep_keras_steps_asynchronous(tmp_path) -> None:
+    """Keras waits for every step's logs when a callback overrides a batch hook."""
+    import keras
+
+    from workbench.train.callbacks import (
+        EpochBackupAndRestore,
+        EpochListener,
+        EpochTensorBoard,
+        NonFiniteLoss,
+    )
+
+    callbacks = [EpochBackupAndRestore(str(tmp_path / "b")), EpochTensorBoard(str(tmp_path)),
+                 NonFiniteLoss(), EpochListener(lambda e, logs: None),
+                 keras.callbacks.EarlyStopping(patience=2)]
+    assert keras.callbacks.CallbackList(callbacks)._async_train
+    assert not keras.callbacks.CallbackList([keras.callbacks.TensorBoard(str(tmp_path))]
+                                            )._async_train, "the reason for the subclasses"

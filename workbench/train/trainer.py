@@ -168,7 +168,9 @@ def fit(plan: FeaturePlan, x: Mapping[str, np.ndarray], y: np.ndarray, *, task: 
     from workbench.features.preprocess import build_preprocessor, raw_inputs
     from workbench.train.builders import BuildSpec, build_core
     from workbench.train.callbacks import (
+        EpochBackupAndRestore,
         EpochListener,
+        EpochTensorBoard,
         GradientHistograms,
         NonFiniteLoss,
         write_hparams,
@@ -226,15 +228,14 @@ def fit(plan: FeaturePlan, x: Mapping[str, np.ndarray], y: np.ndarray, *, task: 
         # non-chief workers keep their own backup: the same file must not have two writers
         where = backup_dir if info.is_chief else backup_dir.with_name(
             f"{backup_dir.name}-worker{info.task_index}")
-        cbs.append(keras.callbacks.BackupAndRestore(str(where), double_checkpoint=True))
+        cbs.append(EpochBackupAndRestore(str(where)))
     cbs += [_Record(), nonfinite]
     if config.early_stopping_patience > 0:
         cbs.append(keras.callbacks.EarlyStopping(monitor="val_loss",
                                                  patience=config.early_stopping_patience,
                                                  restore_best_weights=True))
     if log_dir is not None and info.is_chief:
-        cbs.append(keras.callbacks.TensorBoard(str(log_dir), histogram_freq=config.histogram_freq,
-                                               write_graph=False, profile_batch=0))
+        cbs.append(EpochTensorBoard(str(log_dir), histogram_freq=config.histogram_freq))
         if config.histogram_freq > 0:
             sample = fit_idx[:512]
             cbs.append(GradientHistograms(
