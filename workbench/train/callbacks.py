@@ -6,9 +6,9 @@
 * :class:`NonFiniteLoss` — stops at the first epoch whose loss is NaN/inf and remembers it.
 * :func:`write_hparams` — the TensorBoard HParams summary of a training.
 * :class:`EpochTensorBoard`, :class:`EpochBackupAndRestore` — Keras' own callbacks without their
-  per-batch hooks. Keras runs training steps asynchronously only when no callback overrides a
-  batch hook; these two do even when configured per epoch, which makes every step wait for its
-  logs (about 10 % of the time of a small model).
+  per-batch hooks, which run on every step even when they are configured per epoch (Keras'
+  TensorBoard writes no-op batch summaries, about 0.7 ms a step: 10-20 % of a small model's
+  training time).
 """
 
 from __future__ import annotations
