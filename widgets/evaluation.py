@@ -143,7 +143,11 @@ class CurvesView(ModelWidget):
                 xk, yk = axes_keys[key]
                 for i, (name, src) in enumerate((("candidate", c), ("baseline", b))):
                     if key in src:
-                        ax.plot(src[key][xk], src[key][yk], color=COLORS[i], label=name)
+                        pts = [(x, y) for x, y in zip(src[key][xk], src[key][yk], strict=True)
+                               if x is not None and y is not None]
+                        ax.plot([p[0] for p in pts], [p[1] for p in pts], color=COLORS[i],
+                                label=name, marker="o" if key == "calibration" else None,
+                                ms=3)
                 if key != "pr":
                     ax.plot([0, 1], [0, 1], color="#c8ccd0", ls="--", lw=1)
                 ax.legend(fontsize=7)

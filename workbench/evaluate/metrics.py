@@ -202,9 +202,10 @@ def curves(task: str, y: np.ndarray, p: np.ndarray, *, classes: Sequence[Any] = 
         counts = np.bincount(bins, minlength=10)
         mean_p = np.bincount(bins, weights=p, minlength=10) / np.maximum(counts, 1)
         rate = np.bincount(bins, weights=y, minlength=10) / np.maximum(counts, 1)
-        out["calibration"] = {"predicted": [_num(v) for v in mean_p],
-                              "observed": [_num(v) for v in rate],
-                              "count": counts.tolist()}
+        out["calibration"] = {  # empty bins have no point
+            "predicted": [_num(v) if c else None for v, c in zip(mean_p, counts, strict=True)],
+            "observed": [_num(v) if c else None for v, c in zip(rate, counts, strict=True)],
+            "count": counts.tolist()}
         return out
     if task == "regression":
         err = np.asarray(p, dtype=np.float64).ravel() - np.asarray(y, dtype=np.float64).ravel()
