@@ -4,15 +4,13 @@ pipeline refuses at stage 03's gate."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import nbformat
 import pytest
 import yaml
 
-from ..conftest import FIXTURES, WORKBENCH, Result, run_workbench
+from ..conftest import FIXTURES, run_workbench
 
 pytestmark = pytest.mark.slow
 
@@ -42,17 +40,10 @@ class Project:
         path.write_text(yaml.safe_dump({k: v for k, v in params.items() if k[:2] <= "03"}))
         return path
 
-    def argv(self, *args: str) -> list[str]:
-        return [WORKBENCH, "run", "--to", "03_evaluate", "--params", str(self.params()), *args]
-
     def run(self, *args: str):
-        return run_workbench(*self.argv(*args)[1:], cwd=self.root,
-                             env={"WORKBENCH_HOME": str(self.root)}, timeout=900)
-
-    def start(self, *args: str) -> subprocess.Popen:
-        return subprocess.Popen(self.argv(*args), cwd=self.root, text=True,
-                                env={**os.environ, "WORKBENCH_HOME": str(self.root)},
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        return run_workbench("run", "--to", "03_evaluate", "--params", str(self.params()),
+                             *args, cwd=self.root, env={"WORKBENCH_HOME": str(self.root)},
+                             timeout=900)
 
     def latest(self) -> dict:
         path = sorted((self.root / "runs").iterdir())[-1]
@@ -63,19 +54,13 @@ class Project:
 def task_runs(tmp_path_factory) -> dict[str, tuple]:
     """One project per dataset (stage 01 validates new data against the project's previous
     schema, so datasets do not share a project)."""
-    started = {}
-    for dataset, (_, extra) in TASKS.items():  # side by side: most of a run is start-up
-        project = Project(tmp_path_factory.mktemp("pipeline") / dataset)
-        started[dataset] = (project, project.start("-p", f"dataset={dataset}", *extra))
     out = {}
-    try:
-        for dataset, (project, proc) in started.items():
-            stdout, stderr = proc.communicate(timeout=900)
-            out[dataset] = (Result(proc.returncode, stdout, stderr), project.latest(), project)
-    finally:
-        for _, proc in started.values():
-            if proc.poll() is None:
-                proc.kill()
+    # one after the other: jupyter kernels started at the same moment by separate processes
+    # can pick the same free port (ipykernel: "Address already in use")
+    for dataset, (_, extra) in TASKS.items():
+        project = Project(tmp_path_factory.mktemp("pipeline") / dataset)
+        result = project.run("-p", f"dataset={dataset}", *extra)
+        out[dataset] = (result, project.latest(), project)
     return out
 
 
