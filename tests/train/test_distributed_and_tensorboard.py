@@ -122,12 +122,29 @@ def test_workbench_tensorboard_serves_the_runs_logs(project) -> None:
             plugins = json.loads(r.read())
         assert plugins["scalars"]["enabled"] and plugins["histograms"]["enabled"]
     finally:
+        children = _children(proc.pid)
         proc.terminate()
         try:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+    assert children, "TensorBoard runs as a child process"
+    import psutil
+
+    gone, alive = psutil.wait_procs(children, timeout=15)
+    for p in alive:
+        p.kill()
+    assert not alive, "stopping the command stops its TensorBoard"
+
+
+def _children(pid: int) -> list:
+    import psutil
+
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
 
 
 def test_workbench_tensorboard_names_a_run_without_logs(project) -> None:

@@ -22,6 +22,13 @@ def register(cli: click.Group) -> None:
         server = TensorBoardServer(dirs, port=port)
         for name, path in dirs.items():
             click.echo(f"  {name}: {path}")
+        import signal
+
+        def stop(signum: int, frame: object) -> None:
+            server.stop()
+            raise SystemExit(0)
+
+        signal.signal(signal.SIGTERM, stop)  # a terminated command stops its TensorBoard
         server.start(quiet=False)
         click.echo(f"TensorBoard at {server.url}  (Ctrl-C stops)")
         try:

@@ -7,7 +7,9 @@ in the run it came from, which :func:`log_dirs` follows. TensorBoard runs as its
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import signal
 import socket
 import subprocess
 import sys
@@ -57,6 +59,14 @@ def tensorboard_argv(dirs: dict[str, Path], *, port: int, host: str = "127.0.0.1
             "--port", str(port), "--load_fast", "false", "--reload_interval", "5"]
 
 
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """Linux: the child gets SIGTERM when the process that started it dies, however it dies."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 class TensorBoardServer:
     """A TensorBoard process serving ``dirs``; :meth:`stop` ends it."""
 
@@ -74,7 +84,9 @@ class TensorBoardServer:
     def start(self, *, timeout: float = 60.0, quiet: bool = True) -> TensorBoardServer:
         out = subprocess.DEVNULL if quiet else None
         self.proc = subprocess.Popen(tensorboard_argv(self.dirs, port=self.port, host=self.host),
-                                     stdout=out, stderr=out)
+                                     stdout=out, stderr=out,
+                                     preexec_fn=_die_with_parent if sys.platform == "linux"
+                                     else None)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
