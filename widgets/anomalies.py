@@ -7,13 +7,13 @@ from typing import Any
 
 import traitlets
 
-from workbench.widgets._base import esc
-from workbench.widgets._data_base import DataWidget
+from workbench.widgets._base import WorkbenchWidget, esc
 
 __all__ = ["AnomaliesView"]
 
 
-class AnomaliesView(DataWidget):
+class AnomaliesView(WorkbenchWidget):
+    _styles = ("data_validation.css",)
     _module = "anomalies"
     rows = traitlets.List().tag(sync=True)
     gate = traitlets.Dict().tag(sync=True)

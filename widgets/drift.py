@@ -7,8 +7,7 @@ from typing import Any
 
 import traitlets
 
-from workbench.widgets._base import esc
-from workbench.widgets._data_base import DataWidget
+from workbench.widgets._base import WorkbenchWidget, esc
 
 __all__ = ["DriftView"]
 
@@ -24,7 +23,8 @@ def _bar(value: float, threshold: float) -> str:
             f"background-color:#1f2328'></span></span>")
 
 
-class DriftView(DataWidget):
+class DriftView(WorkbenchWidget):
+    _styles = ("data_validation.css",)
     _module = "drift"
     drift = traitlets.Dict().tag(sync=True)
 

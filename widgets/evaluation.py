@@ -8,8 +8,7 @@ from typing import Any
 import traitlets
 
 from workbench.evaluate.metrics import HIGHER_IS_BETTER, LOWER_IS_BETTER
-from workbench.widgets._base import esc
-from workbench.widgets._model_base import COLORS, ModelWidget, fmt, png_img
+from workbench.widgets._base import COLORS, WorkbenchWidget, esc, fmt, png_img
 
 __all__ = ["BlessingView", "ConfusionMatrixView", "CurvesView", "MetricsTable"]
 
@@ -35,7 +34,8 @@ def _rows(evaluation: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-class MetricsTable(ModelWidget):
+class MetricsTable(WorkbenchWidget):
+    _styles = ("model.css",)
     """Overall and per-slice metrics with example counts; Δ against the baseline."""
 
     _module = "metrics_table"
@@ -70,7 +70,8 @@ class MetricsTable(ModelWidget):
                 f"<table class='wb-table'><tr>{head}</tr>{''.join(body)}</table></div>")
 
 
-class ConfusionMatrixView(ModelWidget):
+class ConfusionMatrixView(WorkbenchWidget):
+    _styles = ("model.css",)
     """Rows: actual class; columns: predicted class (at the decision threshold for binary)."""
 
     _module = "confusion"
@@ -102,7 +103,8 @@ class ConfusionMatrixView(ModelWidget):
                 f"{body}</table></div>")
 
 
-class CurvesView(ModelWidget):
+class CurvesView(WorkbenchWidget):
+    _styles = ("model.css",)
     """ROC, precision-recall and calibration curves (binary) or residuals (regression), with
     the baseline model's curves beside the candidate's."""
 
@@ -156,7 +158,8 @@ class CurvesView(ModelWidget):
         return (f"<div class='wb wb-curves'><div class='wb-title'>Curves</div>{picture}</div>")
 
 
-class BlessingView(ModelWidget):
+class BlessingView(WorkbenchWidget):
+    _styles = ("model.css",)
     """Blessed or not, against which baseline, with every threshold check and its numbers."""
 
     _module = "blessing"

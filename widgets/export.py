@@ -7,34 +7,9 @@ from typing import Any
 
 import traitlets
 
-from workbench.widgets._base import STATIC, WorkbenchWidget, esc
+from workbench.widgets._base import WorkbenchWidget, esc, fmt
 
 __all__ = ["ExportView", "TFLiteView"]
-
-_CSS = (STATIC / "workbench.css").read_text(encoding="utf-8") + "\n" + \
-    (STATIC / "export.css").read_text(encoding="utf-8")
-
-
-class _ExportWidget(WorkbenchWidget):
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if cls.__dict__.get("_module"):
-            cls._css = _CSS
-
-
-def _num(x: Any, digits: int = 4) -> str:
-    if x is None:
-        return "–"
-    if isinstance(x, bool):
-        return "yes" if x else "no"
-    if isinstance(x, int):
-        return f"{x:,}"
-    if isinstance(x, float):
-        if x != 0 and (abs(x) >= 1e5 or abs(x) < 1e-3):
-            return f"{x:.3g}"
-        return f"{x:.{digits}f}".rstrip("0").rstrip(".")
-    return str(x)
-
 
 def _size(n: Any) -> str:
     if not isinstance(n, (int, float)):
@@ -52,7 +27,8 @@ def _shape(shape: Any) -> str:
     return "[" + ", ".join("None" if d in (-1, None) else str(d) for d in shape) + "]"
 
 
-class ExportView(_ExportWidget):
+class ExportView(WorkbenchWidget):
+    _styles = ("export.css",)
     """Signatures (inputs, dtypes, shapes), metadata, warmup, integrity and the checks."""
 
     _module = "export_view"
@@ -95,13 +71,14 @@ class ExportView(_ExportWidget):
                  ("warmup records", (r.get("warmup") or {}).get("records")),
                  ("signed", (r.get("integrity") or {}).get("signed")),
                  ("size", _size(r.get("size_bytes")))]
-        rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(_num(v))}</td></tr>" for k, v in facts)
+        rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(fmt(v))}</td></tr>" for k, v in facts)
         parts.append(f"<div class='wb-subtitle'>Metadata</div><table class='wb-table'>{rows}"
                      "</table></div>")
         return "".join(parts)
 
 
-class TFLiteView(_ExportWidget):
+class TFLiteView(WorkbenchWidget):
+    _styles = ("export.css",)
     """TFLite variants against the SavedModel: size, latency, metrics, agreement; the
     recommended variant, with a selector to see what another rule would pick."""
 
@@ -120,11 +97,11 @@ class TFLiteView(_ExportWidget):
                 f"<th>{esc(metric)}</th><th>drop (points)</th><th>agreement</th></tr>")
         lat = sm.get("latency", {})
         rows = [f"<tr class='wb-reference'><td>SavedModel (in process)</td><td></td><td></td>"
-                f"<td class='wb-num'>{_num((lat.get('1') or {}).get('median_ms'))}</td>"
-                f"<td class='wb-num'>{_num((lat.get('1') or {}).get('p95_ms'))}</td>"
-                f"<td class='wb-num'>{_num((lat.get('64') or {}).get('median_ms'))}</td>"
-                f"<td class='wb-num'>{_num((lat.get('64') or {}).get('p95_ms'))}</td>"
-                f"<td class='wb-num'>{_num(sm.get('metrics', {}).get(metric))}</td>"
+                f"<td class='wb-num'>{fmt((lat.get('1') or {}).get('median_ms'))}</td>"
+                f"<td class='wb-num'>{fmt((lat.get('1') or {}).get('p95_ms'))}</td>"
+                f"<td class='wb-num'>{fmt((lat.get('64') or {}).get('median_ms'))}</td>"
+                f"<td class='wb-num'>{fmt((lat.get('64') or {}).get('p95_ms'))}</td>"
+                f"<td class='wb-num'>{fmt(sm.get('metrics', {}).get(metric))}</td>"
                 "<td></td><td></td></tr>"]
         for v in r.get("variants", []):
             if not v.get("ok"):
@@ -135,14 +112,14 @@ class TFLiteView(_ExportWidget):
             lv = v.get("latency", {})
             rows.append(
                 f"<tr><td>{esc(v['name'])}{star}</td><td class='wb-num'>{_size(v['size_bytes'])}"
-                f"</td><td class='wb-num'>{_num(v.get('size_ratio'), 3)}</td>"
-                f"<td class='wb-num'>{_num(lv['1']['median_ms'])}</td>"
-                f"<td class='wb-num'>{_num(lv['1']['p95_ms'])}</td>"
-                f"<td class='wb-num'>{_num(lv['64']['median_ms'])}</td>"
-                f"<td class='wb-num'>{_num(lv['64']['p95_ms'])}</td>"
-                f"<td class='wb-num'>{_num(v['metrics'].get(metric))}</td>"
-                f"<td class='wb-num'>{_num(v.get('drop'), 3)}</td>"
-                f"<td class='wb-num'>{_num(v.get('agreement'), 4)}</td></tr>")
+                f"</td><td class='wb-num'>{fmt(v.get('size_ratio'), 3)}</td>"
+                f"<td class='wb-num'>{fmt(lv['1']['median_ms'])}</td>"
+                f"<td class='wb-num'>{fmt(lv['1']['p95_ms'])}</td>"
+                f"<td class='wb-num'>{fmt(lv['64']['median_ms'])}</td>"
+                f"<td class='wb-num'>{fmt(lv['64']['p95_ms'])}</td>"
+                f"<td class='wb-num'>{fmt(v['metrics'].get(metric))}</td>"
+                f"<td class='wb-num'>{fmt(v.get('drop'), 3)}</td>"
+                f"<td class='wb-num'>{fmt(v.get('agreement'), 4)}</td></tr>")
         notes = "".join(f"<li>{esc(n)}</li>" for n in r.get("notes", []))
         return (f"<div class='wb wb-tflite'><div class='wb-title'>TFLite variants: recommended "
                 f"<b>{esc(r.get('recommended'))}</b></div><div class='wb-muted'>"

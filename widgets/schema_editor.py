@@ -12,8 +12,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 from workbench.data.schema import write_schema
 from workbench.data.views import apply_schema_rows, schema_rows
 from workbench.errors import WorkbenchError
-from workbench.widgets._base import esc
-from workbench.widgets._data_base import DataWidget
+from workbench.widgets._base import WorkbenchWidget, esc
 
 __all__ = ["SchemaEditor"]
 
@@ -29,7 +28,8 @@ def _cell(x: Any) -> str:
     return str(x)
 
 
-class SchemaEditor(DataWidget):
+class SchemaEditor(WorkbenchWidget):
+    _styles = ("data_validation.css",)
     """Edit a schema's features; :meth:`save` (or the Save button) writes ``path``."""
 
     _module = "schema_editor"

@@ -3,15 +3,13 @@ canary against stable, and promote / roll back buttons while the stage runs inte
 
 from __future__ import annotations
 
-import base64
-import io
 import logging
 from collections.abc import Callable
 from typing import Any
 
 import traitlets
 
-from workbench.widgets._base import WorkbenchWidget, esc
+from workbench.widgets._base import WorkbenchWidget, esc, figure_data_uri
 
 __all__ = ["ServingView", "latency_png"]
 
@@ -23,33 +21,27 @@ def latency_png(report: dict[str, Any]) -> str:
     load = report.get("load_test")
     if not load or not load.get("curve"):
         return ""
-    import matplotlib
 
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
+    def draw(fig: Any) -> None:
+        ax = fig.add_subplot(1, 1, 1)
+        xs = [p for p, _ in load["curve"]]
+        ys = [v for _, v in load["curve"]]
+        ax.plot(range(len(xs)), ys, marker="o", color="#1f6feb",
+                label=f"{load['throughput']:,.0f} req/s, {load['concurrency']} clients")
+        ax.set_xticks(range(len(xs)), [f"p{p:g}" for p in xs], fontsize=8)
+        ax.set_ylabel("latency (ms)")
+        ax.set_title(f"load test: {load['requests']:,} requests in {load['seconds']:g} s, "
+                     f"{load['errors']} errors", fontsize=10)
+        canary = report.get("canary") or {}
+        for label, color in (("stable", "#1a7f37"), ("canary", "#9a6700")):
+            stats = (canary.get("latency_ms") or {}).get(label) or {}
+            if stats.get("p95") is not None:
+                ax.axhline(stats["p95"], color=color, linestyle="--", linewidth=1,
+                           label=f"{label} p95 (canary split) {stats['p95']:.1f} ms")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="upper left")
 
-    fig = Figure(figsize=(6.4, 2.8), dpi=100)
-    ax = fig.add_subplot(1, 1, 1)
-    xs = [p for p, _ in load["curve"]]
-    ys = [v for _, v in load["curve"]]
-    ax.plot(range(len(xs)), ys, marker="o", color="#1f6feb",
-            label=f"{load['throughput']:,.0f} req/s, {load['concurrency']} clients")
-    ax.set_xticks(range(len(xs)), [f"p{p:g}" for p in xs], fontsize=8)
-    ax.set_ylabel("latency (ms)")
-    ax.set_title(f"load test: {load['requests']:,} requests in {load['seconds']:g} s, "
-                 f"{load['errors']} errors", fontsize=10)
-    canary = report.get("canary") or {}
-    for label, color in (("stable", "#1a7f37"), ("canary", "#9a6700")):
-        stats = (canary.get("latency_ms") or {}).get(label) or {}
-        if stats.get("p95") is not None:
-            ax.axhline(stats["p95"], color=color, linestyle="--", linewidth=1,
-                       label=f"{label} p95 (canary split) {stats['p95']:.1f} ms")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left")
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    return figure_data_uri(draw, width=6.4, height=2.8, dpi=100)
 
 
 class ServingView(WorkbenchWidget):

@@ -8,13 +8,9 @@ from typing import Any
 import traitlets
 
 from workbench.data.views import statistics_rows
-from workbench.widgets._base import esc
-from workbench.widgets._data_base import DataWidget
+from workbench.widgets._base import COLORS, WorkbenchWidget, esc
 
 __all__ = ["StatisticsView"]
-
-_COLORS = ("#4c78a8", "#f58518")
-
 
 def _fmt(x: Any) -> str:
     if x is None:
@@ -33,7 +29,7 @@ def _bars(series: list[list[float]], height: int = 28) -> str:
     for i in range(max(len(s) for s in series) if series else 0):
         group = "".join(
             f"<span style='display:inline-block;width:4px;margin-right:1px;"
-            f"vertical-align:bottom;background-color:{_COLORS[k]};"
+            f"vertical-align:bottom;background-color:{COLORS[k]};"
             f"height:{max(1, round(height * s[i] / peak)) if i < len(s) and s[i] else 0}px'>"
             "</span>" for k, s in enumerate(series))
         cells.append(f"<span style='display:inline-block;margin-right:2px'>{group}</span>")
@@ -47,7 +43,8 @@ def _shares(stats: dict[str, Any]) -> list[float]:
     return [b[1] for b in stats.get("bars", [])]
 
 
-class StatisticsView(DataWidget):
+class StatisticsView(WorkbenchWidget):
+    _styles = ("data_validation.css",)
     """Statistics of one or more named datasets; the first two are overlaid by default."""
 
     _module = "statistics"
@@ -62,7 +59,7 @@ class StatisticsView(DataWidget):
 
     def static_html(self) -> str:
         names = self.data.get("datasets", [])[:2]
-        legend = " vs ".join(f"<span style='color:{_COLORS[i]}'>&#9632; {esc(n)}</span>"
+        legend = " vs ".join(f"<span style='color:{COLORS[i]}'>&#9632; {esc(n)}</span>"
                              for i, n in enumerate(names))
         parts = [f"<div class='wb wb-stats'><div class='wb-title'>{esc(self.title)}: "
                  f"{legend}</div>"]
@@ -93,7 +90,7 @@ class StatisticsView(DataWidget):
                             else "")
                     chart = (f"<td rowspan='{len(series)}'>{_bars(series)}</td>" if i == 0
                              else "")
-                    body.append(f"<tr>{lead}<td style='color:{_COLORS[i]}'>{esc(n)}</td>"
+                    body.append(f"<tr>{lead}<td style='color:{COLORS[i]}'>{esc(n)}</td>"
                                 f"<td class='wb-num'>{_fmt(s.get('missing_pct'))}</td>"
                                 f"{cells}{chart}</tr>")
             parts.append(f"<div class='wb-muted'>{kind} features ({len(rows)})</div>"

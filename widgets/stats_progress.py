@@ -6,13 +6,13 @@ from typing import Any
 
 import traitlets
 
-from workbench.widgets._base import esc
-from workbench.widgets._data_base import DataWidget
+from workbench.widgets._base import WorkbenchWidget, esc
 
 __all__ = ["StatisticsProgress"]
 
 
-class StatisticsProgress(DataWidget):
+class StatisticsProgress(WorkbenchWidget):
+    _styles = ("data_validation.css",)
     """Pass :meth:`update` as the ``progress`` callback of a statistics computation."""
 
     _module = "stats_progress"

@@ -8,8 +8,7 @@ from typing import Any
 import traitlets
 from IPython.display import HTML, display
 
-from workbench.widgets._base import esc
-from workbench.widgets._model_base import COLORS, ModelWidget, fmt, png_img
+from workbench.widgets._base import COLORS, WorkbenchWidget, esc, fmt, png_img
 
 __all__ = ["TrainingView", "model_summary", "tensorboard_panel"]
 
@@ -18,7 +17,8 @@ def _empty() -> dict[str, Any]:
     return {"epochs": [], "metrics": {}}
 
 
-class TrainingView(ModelWidget):
+class TrainingView(WorkbenchWidget):
+    _styles = ("model.css",)
     """Loss and metrics per epoch, updated while the model trains.
 
     Display it with :meth:`show`, pass :meth:`add_epoch` as the training's ``on_epoch``
