@@ -25,13 +25,14 @@ from workbench.data.schema import read_schema
 from workbench.errors import WorkbenchError
 from workbench.runs.step import Step
 from workbench.runs.store import DONE_STEP_STATES, Run
+from workbench.stages import DATA_VALIDATION, EVALUATE
 
 __all__ = ["Baseline", "SchemaChoice", "bundled_schema_path", "choose_schema", "find_baseline"]
 
 log = logging.getLogger(__name__)
 
-DATA_STEP = "01_data_validation"
-EVALUATE_STEP = "03_evaluate"
+DATA_STEP = DATA_VALIDATION
+EVALUATE_STEP = EVALUATE
 GATE = "data_validation"
 
 

@@ -19,12 +19,13 @@ from typing import Any
 from workbench.errors import ConfigError, WorkbenchError
 from workbench.runs.atomic import hash_path
 from workbench.runs.store import DONE_STEP_STATES, Run, RunStore
+from workbench.stages import TRAIN
 
 __all__ = ["Baseline", "find_baseline"]
 
 log = logging.getLogger(__name__)
 
-TRAIN_STEP = "02_train"
+TRAIN_STEP = TRAIN
 
 
 @dataclass

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from workbench import stages
 from workbench.errors import WorkbenchError
 from workbench.evaluate.baseline import Baseline, find_baseline
 from workbench.evaluate.evaluator import evaluate_predictions, metrics_by_slice, predict
@@ -33,8 +34,8 @@ __all__ = ["EvaluationResult", "evaluate"]
 
 log = logging.getLogger(__name__)
 
-DATA_STEP = "01_data_validation"
-TRAIN_STEP = "02_train"
+DATA_STEP = stages.DATA_VALIDATION
+TRAIN_STEP = stages.TRAIN
 
 
 @dataclass

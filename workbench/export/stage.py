@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workbench import stages
 from workbench.errors import ArtifactError, IntegrityError, ParameterError, WorkbenchError
 from workbench.export.checks import LoaderCheck, run_export_checks
 from workbench.export.contract import ModelInfo, feature_arrays, json_safe, predict_keras
@@ -41,9 +42,9 @@ __all__ = ["ExportRefused", "ExportResult", "export_model", "load_trained"]
 
 log = logging.getLogger(__name__)
 
-TRAIN = "02_train"
-DATA = "01_data_validation"
-EVALUATE = "03_evaluate"
+TRAIN = stages.TRAIN
+DATA = stages.DATA_VALIDATION
+EVALUATE = stages.EVALUATE
 
 
 class ExportRefused(WorkbenchError):

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from workbench import stages
 from workbench.errors import ArtifactError, ParameterError
 from workbench.export.compare import (
     agreement,
@@ -62,7 +63,7 @@ __all__ = ["EXPORT", "INPUT_MODES", "TFLiteResult", "convert_tflite", "verified_
 
 log = logging.getLogger(__name__)
 
-EXPORT = "04_export"
+EXPORT = stages.EXPORT
 INPUT_MODES = ("auto", "raw", "preprocessed")
 BATCHES = (1, 64)
 

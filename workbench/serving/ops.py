@@ -11,6 +11,7 @@ from workbench.errors import ConfigError
 from workbench.serving.control import Change, Controller
 from workbench.serving.process import ServerHandle, running
 from workbench.serving.repository import PushResult, Repository
+from workbench.stages import DATA_VALIDATION, EXPORT, SERVING
 
 __all__ = ["controller", "default_model_name", "export_of_run", "push_run", "status_report"]
 
@@ -24,10 +25,10 @@ def export_of_run(run_ref: str | os.PathLike[str]) -> tuple[Path, dict[str, Any]
     from workbench.runs.step import Step
 
     run = Project.find().store().open(str(run_ref))
-    step = Step(run, "06_serving", "view")
-    path = step.path("04_export/saved_model")
-    card = step.load("01_data_validation/data_card") if step.has(
-        "01_data_validation/data_card") else {}
+    step = Step(run, SERVING, "view")
+    path = step.path(f"{EXPORT}/saved_model")
+    card = step.load(f"{DATA_VALIDATION}/data_card") if step.has(
+        f"{DATA_VALIDATION}/data_card") else {}
     return path, card
 
 

@@ -19,6 +19,7 @@ from workbench.serving import checks
 from workbench.serving.control import CANARY, STABLE, Controller
 from workbench.serving.process import ServerHandle, running, start_local, stop
 from workbench.serving.repository import Repository
+from workbench.stages import DATA_VALIDATION, EXPORT
 
 __all__ = ["ServingStage"]
 
@@ -54,8 +55,8 @@ class ServingStage:
                                       "from workbench serve manifests")
         repo = Repository.default(repository)
         repo.init()
-        card = step.load("01_data_validation/data_card") if step.has(
-            "01_data_validation/data_card") else {}
+        card = step.load(f"{DATA_VALIDATION}/data_card") if step.has(
+            f"{DATA_VALIDATION}/data_card") else {}
         from workbench.serving.ops import default_model_name
 
         model = model_name or default_model_name(repo, card)
@@ -87,7 +88,7 @@ class ServingStage:
         version) or as canary beside the stable one."""
         if not self.computing:
             return self._saved("push")
-        self.export_dir = self.step.path("04_export/saved_model")
+        self.export_dir = self.step.path(f"{EXPORT}/saved_model")
         result = self.repo.push(self.export_dir, self.model, keep=self.report["keep"],
                                 public_key_path=public_key_path or None)
         change = self._controller().deploy(self.model, result.version, label=label)
@@ -105,7 +106,7 @@ class ServingStage:
             self._inputs = checks.signature_inputs(self.handle.rest(), self.model,
                                                    label=self._label())
         if self._examples is None or len(self._examples) < limit:
-            table = self.step.load("01_data_validation/eval")
+            table = self.step.load(f"{DATA_VALIDATION}/eval")
             self._examples = checks.examples_from_table(table, self._inputs, limit)
         return self._examples[:limit], self._inputs
 

@@ -22,6 +22,7 @@ from workbench.errors import DataError
 from workbench.features.spec import FeaturePlan, plan_features
 from workbench.features.stats import column_stats, schema_domains
 from workbench.runs.step import Step
+from workbench.stages import DATA_VALIDATION
 from workbench.train.data import (
     check_finite,
     encode_labels,
@@ -35,7 +36,7 @@ __all__ = ["TrainResult", "load_inputs", "model_info", "save_model", "train"]
 
 log = logging.getLogger(__name__)
 
-DATA_STEP = "01_data_validation"
+DATA_STEP = DATA_VALIDATION
 
 
 @dataclass

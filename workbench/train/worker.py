@@ -26,12 +26,13 @@ from typing import Any
 import yaml
 
 from workbench.errors import WorkbenchError
+from workbench.stages import TRAIN
 
 __all__ = ["main", "run_worker"]
 
 log = logging.getLogger(__name__)
 
-STEP = "02_train"
+STEP = TRAIN
 _PLAN_KEYS = ("drop_features", "bucketize", "max_vocabulary", "oov_buckets")
 
 
