@@ -185,6 +185,10 @@ def test_step_artifacts_round_trip_and_hash_checks(store: RunStore) -> None:
     path.write_text('{"rows": 4}\n')
     with pytest.raises(IntegrityError, match="has changed since it was written"):
         later.load("01_data/card")
+    (run.path / "01_data" / "model" / "weights.bin").write_bytes(b"\x01" * 10)
+    (run.path / "01_data" / "model" / "extra.txt").write_text("sneaked in")
+    with pytest.raises(IntegrityError, match="changed: weights.bin; added: extra.txt"):
+        later.path("01_data/model")
     with pytest.raises(ArtifactError, match="has no artifact 'nope'"):
         later.load("01_data/nope")
     with pytest.raises(ArtifactError, match="has no step 'zz'"):

@@ -99,10 +99,12 @@ def register(cli: click.Group) -> None:
         for stage in pipeline.stages:
             click.secho(f"{stage.name}", bold=True, nl=False)
             click.echo(f"  ({_rel(stage.notebook)}; needs: {', '.join(stage.needs) or '-'})")
-            for name, p in stage.declared_parameters().items():
-                if name in RESERVED_PARAMETERS:
-                    continue
-                click.echo(f"    {name:<18} = {p.default!r:<14} {p.help}")
+            params = {n: p for n, p in stage.declared_parameters().items()
+                      if n not in RESERVED_PARAMETERS}
+            width = max((len(n) for n in params), default=0)
+            for name, p in params.items():
+                click.echo(f"    {name:<{width}} = {p.default!r}" + (f"  # {p.help}" if p.help
+                                                                      else ""))
 
     @cli.command("demo")
     @click.option("--force", is_flag=True, help="execute every stage, ignoring the cache")

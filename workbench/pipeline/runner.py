@@ -30,7 +30,7 @@ from workbench.pipeline.environment import collect_environment, library_digest
 from workbench.pipeline.params import effective_parameters, resolve_parameters
 from workbench.pipeline.spec import Pipeline, Stage
 from workbench.project import Project
-from workbench.runs.atomic import hash_path
+from workbench.runs.step import artifact_problem
 from workbench.runs.store import DONE_STEP_STATES, Run, RunStore, now_iso
 
 __all__ = ["Reporter", "RunOptions", "Runner"]
@@ -245,8 +245,8 @@ class Runner:
             if record.get("fingerprint") != fingerprint or \
                     record.get("state") not in DONE_STEP_STATES:
                 continue
-            if all(_intact(candidate.path / a["path"], a["sha256"])
-                   for a in record.get("artifacts", {}).values()):
+            if not any(artifact_problem(candidate.path / a["path"], a)
+                       for a in record.get("artifacts", {}).values()):
                 return candidate
         return None
 
@@ -371,21 +371,17 @@ def _plain(value: Any) -> Any:
 def _verify_step(run: Run, step: str) -> None:
     """Every artifact of ``step`` still has its recorded hash; else an IntegrityError naming
     the files."""
-    changed = [a["path"] for a in (run.step_record(step) or {}).get("artifacts", {}).values()
-               if not _intact(run.path / a["path"], a["sha256"])]
+    changed = []
+    for art in (run.step_record(step) or {}).get("artifacts", {}).values():
+        problem = artifact_problem(run.path / art["path"], art)
+        if problem:
+            changed.append(f"{art['path']} ({problem})")
     if changed:
         raise IntegrityError(
-            f"artifacts of step {step} in run {run.id} changed or vanished after they were "
-            f"written: {', '.join(changed)}",
+            f"artifacts of step {step} in run {run.id} changed after they were written: "
+            f"{', '.join(changed)}",
             hint=f"re-run the step (workbench run --from {step} --force); never edit run "
             "artifacts by hand", run=run.id, step=step)
-
-
-def _intact(path: Path, digest: str) -> bool:
-    try:
-        return path.exists() and hash_path(path) == digest
-    except OSError:
-        return False
 
 
 def _link_or_copy(src: str, dst: str) -> None:

@@ -26,6 +26,9 @@ __all__ = [
     "hash_path",
     "sha256_file",
     "sha256_tree",
+    "tree_changes",
+    "tree_digest",
+    "tree_hashes",
 ]
 
 _CHUNK = 1 << 20
@@ -126,14 +129,32 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     return h.hexdigest()
 
 
+def tree_hashes(path: str | os.PathLike[str]) -> dict[str, str]:
+    """sha256 of every file under a directory, by relative path, in sorted order."""
+    root = Path(path)
+    return {f.relative_to(root).as_posix(): sha256_file(f)
+            for f in sorted(p for p in root.rglob("*") if p.is_file())}
+
+
+def tree_digest(hashes: dict[str, str]) -> str:
+    """The directory hash of :func:`tree_hashes`' result."""
+    h = hashlib.sha256()
+    for rel, digest in hashes.items():
+        h.update(rel.encode("utf-8") + b"\0" + digest.encode("ascii") + b"\n")
+    return h.hexdigest()
+
+
 def sha256_tree(path: str | os.PathLike[str]) -> str:
     """Hash of a directory: every file's relative path and content, in sorted order."""
-    root = Path(path)
-    h = hashlib.sha256()
-    for file in sorted(p for p in root.rglob("*") if p.is_file()):
-        rel = file.relative_to(root).as_posix()
-        h.update(rel.encode("utf-8") + b"\0" + sha256_file(file).encode("ascii") + b"\n")
-    return h.hexdigest()
+    return tree_digest(tree_hashes(path))
+
+
+def tree_changes(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    """What differs between two :func:`tree_hashes` results, as 'changed: a', 'added: b'..."""
+    out = [f"changed: {k}" for k in before if k in after and before[k] != after[k]]
+    out += [f"missing: {k}" for k in before if k not in after]
+    out += [f"added: {k}" for k in after if k not in before]
+    return out
 
 
 def hash_path(path: str | os.PathLike[str]) -> str:

@@ -25,7 +25,13 @@ from typing import Any
 
 from workbench.errors import ArtifactError, IntegrityError, RunStoreError, WorkbenchError
 from workbench.runs.artifacts import get_kind, guess_kind
-from workbench.runs.atomic import default_mode, hash_path
+from workbench.runs.atomic import (
+    default_mode,
+    hash_path,
+    tree_changes,
+    tree_digest,
+    tree_hashes,
+)
 from workbench.runs.store import DONE_STEP_STATES, Run, RunStore, now_iso
 
 __all__ = ["MODES", "Artifact", "Step", "open_step"]
@@ -130,12 +136,13 @@ class Step:
         default_mode(tmp, is_dir=spec.is_dir)
         try:
             yield tmp
-            digest = hash_path(tmp)
+            files = tree_hashes(tmp) if spec.is_dir else None
+            digest = tree_digest(files) if files is not None else hash_path(tmp)
             _replace(tmp, final)
         except BaseException:
             _remove(tmp)
             raise
-        self._register(name, final, kind, digest, meta)
+        self._register(name, final, kind, digest, meta, files)
 
     def save(self, name: str, obj: Any, *, kind: str | None = None, **meta: Any) -> Artifact:
         """Store ``obj`` as artifact ``name`` of this step, atomically, and register it."""
@@ -145,7 +152,7 @@ class Step:
         return self._last
 
     def _register(self, name: str, path: Path, kind: str, digest: str,
-                  meta: dict[str, Any]) -> Artifact:
+                  meta: dict[str, Any], files: dict[str, str] | None = None) -> Artifact:
         size = (sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
                 if path.is_dir() else path.stat().st_size)
         record = {
@@ -156,6 +163,8 @@ class Step:
             "created": now_iso(),
             "meta": meta,
         }
+        if files is not None:  # per-file hashes name the file when a directory changes
+            record["files"] = files
 
         def change(m: dict[str, Any]) -> None:
             step = m.setdefault("steps", {}).setdefault(self.name, {"state": "running"})
@@ -242,18 +251,20 @@ class Step:
         if not path.exists():
             raise ArtifactError(f"artifact {step}/{name} is registered but {path} is missing",
                                 hint=f"re-run step {step}", path=str(path))
-        digest = hash_path(path)
-        if digest != record["sha256"]:
+        problem = artifact_problem(path, record)
+        if problem:
             raise IntegrityError(
                 f"artifact {step}/{name} at {path} has changed since it was written "
-                f"(sha256 {digest[:12]}…, recorded {record['sha256'][:12]}…)",
+                f"({problem})",
                 hint=f"re-run step {step} to regenerate it; do not edit run artifacts by hand",
                 path=str(path),
             )
         if record_input and self.computing and step != self.name:
+            digest = record["sha256"]
             self.run.update(lambda m: m["steps"].setdefault(self.name, {"state": "running"})
                             .setdefault("inputs", {}).__setitem__(f"{step}/{name}", digest))
-        return Artifact(step, name, path, record["kind"], digest, record.get("meta", {}))
+        return Artifact(step, name, path, record["kind"], record["sha256"],
+                        record.get("meta", {}))
 
     def path(self, ref: str) -> Path:
         """Checked path of an artifact (for files other libraries open themselves)."""
@@ -282,6 +293,24 @@ class Step:
         except ArtifactError:
             return False
         return name in (self.run.step_record(step) or {}).get("artifacts", {})
+
+
+def artifact_problem(path: Path, record: dict[str, Any]) -> str | None:
+    """None when ``path`` still has its recorded hash; else what differs (for a directory,
+    file by file when the record has per-file hashes)."""
+    if not path.exists():
+        return "it is missing"
+    if path.is_dir():
+        files = tree_hashes(path)
+        if tree_digest(files) == record["sha256"]:
+            return None
+        if "files" in record:
+            return "; ".join(tree_changes(record["files"], files))
+        return "a file in it changed"
+    digest = hash_path(path)
+    if digest == record["sha256"]:
+        return None
+    return f"sha256 {digest[:12]}…, recorded {record['sha256'][:12]}…"
 
 
 def _replace(tmp: Path, final: Path) -> None:
