@@ -17,6 +17,14 @@ ARTIFACTS = REPO / "test-artifacts"
 WORKBENCH = str(Path(sys.executable).with_name("workbench"))
 
 
+def newest_run(project: Path) -> Path:
+    """The newest run folder of a project (by creation time, not by name: two runs started in
+    the same second sort by their random suffix)."""
+    from workbench.runs import RunStore
+
+    return RunStore(project / "runs").runs()[-1].path
+
+
 @dataclass
 class Result:
     code: int
@@ -93,7 +101,7 @@ class SmallRuns:
                                    str(self._params_upto(stage)), cwd=self.root,
                                    env={"WORKBENCH_HOME": str(self.root)}, timeout=1200)
             assert result.code == 0, f"pipeline up to {stage} failed:\n{result.text}"
-            self._done[stage] = sorted(p.name for p in (self.root / "runs").iterdir())[-1]
+            self._done[stage] = newest_run(self.root).name
         return self.root, self._done[stage]
 
 

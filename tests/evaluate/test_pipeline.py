@@ -10,7 +10,7 @@ import nbformat
 import pytest
 import yaml
 
-from ..conftest import FIXTURES, run_workbench
+from ..conftest import FIXTURES, newest_run, run_workbench
 
 pytestmark = pytest.mark.slow
 
@@ -46,8 +46,7 @@ class Project:
                              timeout=900)
 
     def latest(self) -> dict:
-        path = sorted((self.root / "runs").iterdir())[-1]
-        return json.loads((path / "run.json").read_text())
+        return json.loads((newest_run(self.root) / "run.json").read_text())
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ def test_parts_change_with_what_they_cover(runner: Runner, fixture_project: Path
     run = runner.store.create()
     stage = runner.pipeline.stage("01_produce")
     key, parts = runner._fingerprint(run, stage, {"value": 1, "repeat": 3})
-    assert set(parts) == {"notebook", "library", "parameters", "files", "upstream"}
+    assert set(parts) == {"notebook", "library", "parameters", "files"}
     key2, parts2 = runner._fingerprint(run, stage, {"value": 2, "repeat": 3})
     assert key2 != key and {k for k in parts if parts[k] != parts2[k]} == {"parameters"}
     data = fixture_project / "data.csv"

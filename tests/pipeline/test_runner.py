@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from workbench.errors import EXIT_GATE
-from workbench.runs import Run
+from workbench.runs import Run, RunStore
 
 from ..conftest import WORKBENCH
 
@@ -20,8 +20,9 @@ pytestmark = pytest.mark.slow
 
 def manifest(project: Path, run_id: str | None = None) -> dict:
     """The manifest as readers see it (a dead owner's run reads as interrupted)."""
-    runs = sorted((project / "runs").iterdir())
-    return Run((project / "runs" / run_id) if run_id else runs[-1]).read()
+    if run_id:
+        return Run(project / "runs" / run_id).read()
+    return RunStore(project / "runs").runs()[-1].read()
 
 
 def test_run_executes_every_stage_and_records_it(fixture_project, workbench):
@@ -122,6 +123,7 @@ def test_only_takes_earlier_results_from_the_latest_run(fixture_project, workben
     missing = workbench("run", "--only", "consume")
     assert missing.code == 1
     assert "needs the results of 01_produce, and no run has them" in missing.err
+    assert not (fixture_project / "runs").exists()  # refused before any run was created
     assert workbench("run", "--to", "01").code == 0
     source = manifest(fixture_project)["run_id"]
     only = workbench("run", "--only", "02_consume")
@@ -189,7 +191,7 @@ def test_malformed_workbench_yaml(fixture_project, workbench):
 def test_runs_show_and_compare(fixture_project, workbench):
     assert workbench("run").code == 0
     assert workbench("run", "-p", "value=2", "-p", "threshold=100").code == 0
-    runs = sorted(p.name for p in (fixture_project / "runs").iterdir())
+    runs = [r.id for r in RunStore(fixture_project / "runs").runs()]
     show = workbench("runs", "show", runs[-1])
     assert show.code == 0
     assert "02_consume" in show.out and "small_total:pass" in show.out

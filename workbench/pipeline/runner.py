@@ -122,6 +122,7 @@ class Runner:
             overrides = resolve_parameters(self.pipeline, targets,
                                            params_file=options.params_file,
                                            assignments=options.assignments)
+            self._check_needs_available(targets)
             run = self.store.create(
                 parameters={k: _plain(v) for k, v in {**(options.params_file or {}),
                                                       **options.assignments}.items()},
@@ -188,12 +189,25 @@ class Runner:
         params = effective_parameters(stage, overrides)
         fingerprint, parts = self._fingerprint(run, stage, params)
         if stage.cache and not options.force:
-            source = self._find_cached(stage, fingerprint, exclude=run)
+            source = self._find_cached(stage, fingerprint, run)
             if source is not None:
                 self._link_step(source, run, stage.name, state="cached")
                 self.reporter.stage_reused(stage, source, "same notebook, parameters and inputs")
                 return
         self._execute(run, stage, overrides, params, fingerprint, parts, options)
+
+    def _check_needs_available(self, targets: list[Stage]) -> None:
+        """Refuse before a run is created when a stage needs results nobody has."""
+        chosen = {s.name for s in targets}
+        for stage in targets:
+            for need in stage.needs:
+                if need in chosen:
+                    continue
+                if self.store.latest(lambda m, n=need: m.get("steps", {}).get(n, {})
+                                     .get("state") in DONE_STEP_STATES) is None:
+                    raise ConfigError(
+                        f"stage {stage.name} needs the results of {need}, and no run has them",
+                        hint=f"run it first: workbench run --to {need}")
 
     def _ensure_need(self, run: Run, stage: Stage, need: str) -> None:
         """Make sure a stage's input step is in the run and intact (its recorded hashes enter
@@ -216,27 +230,27 @@ class Runner:
     def _fingerprint(self, run: Run, stage: Stage,
                      params: dict[str, Any]) -> tuple[str, dict[str, str]]:
         """The cache key of a stage execution, and the hash of each part (kept in the step
-        record, so a cache miss can be explained: which part changed)."""
-        upstream = {}
-        for need in stage.needs:
-            record = run.step_record(need) or {}
-            upstream[need] = sorted((n, a["sha256"])
-                                    for n, a in record.get("artifacts", {}).items())
+        record, so a cache miss can be explained: which part changed). Input artifacts are
+        not in the key: a candidate is checked against the inputs it actually read
+        (:meth:`_find_cached`)."""
         material = {
             "notebook": notebook_digest(stage.notebook),
             "library": library_digest(),
             "parameters": {k: _plain(v) for k, v in sorted(params.items())},
             "files": _file_fingerprints(params, self.project.root),
-            "upstream": upstream,
         }
         if stage.fingerprint_hook:
             material["hook"] = _call_hook(stage.fingerprint_hook, run, stage.name, params)
         parts = {k: _digest(v) for k, v in material.items()}
         return _digest(parts), parts
 
-    def _find_cached(self, stage: Stage, fingerprint: str, exclude: Run) -> Run | None:
+    def _find_cached(self, stage: Stage, fingerprint: str, run: Run) -> Run | None:
+        """The newest earlier execution of ``stage`` with the same key whose recorded inputs
+        (every artifact it read, with its hash) equal this run's, and whose own artifacts are
+        intact. As TFX: same component, same parameters, same input artifacts."""
+        current = _artifact_hashes(run)
         for candidate in reversed(self.store.runs()):
-            if candidate.path == exclude.path:
+            if candidate.path == run.path:
                 continue
             try:
                 record = candidate.read().get("steps", {}).get(stage.name, {})
@@ -244,6 +258,9 @@ class Runner:
                 continue
             if record.get("fingerprint") != fingerprint or \
                     record.get("state") not in DONE_STEP_STATES:
+                continue
+            if any(current.get(ref) != digest
+                   for ref, digest in record.get("inputs", {}).items()):
                 continue
             if not any(artifact_problem(candidate.path / a["path"], a)
                        for a in record.get("artifacts", {}).values()):
@@ -366,6 +383,13 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     return value
+
+
+def _artifact_hashes(run: Run) -> dict[str, str]:
+    """``{"step/name": sha256}`` of every artifact in the run."""
+    return {f"{step}/{name}": art["sha256"]
+            for step, record in run.read().get("steps", {}).items()
+            for name, art in record.get("artifacts", {}).items()}
 
 
 def _verify_step(run: Run, step: str) -> None:
