@@ -111,11 +111,19 @@ def register(cli: click.Group) -> None:
     def demo_cmd(force: bool) -> None:
         """Run the whole lifecycle on the bundled data and say where to look."""
         run = execute(RunOptions(force=force))
+        from workbench.cli.runs import echo_run
+        from workbench.runs.report import run_details
+
+        click.echo("")
+        echo_run(run_details(run))
+        steps = run.read().get("steps", {})
         click.echo("")
         click.echo(f"Results: {_rel(run.path)}  (manifest: {_rel(run.path / 'run.json')})")
-        click.echo(f"  workbench runs show {run.id}")
-        click.echo("Open the stages:")
-        click.echo("  make lab                              JupyterLab on 127.0.0.1:8888")
-        click.echo(f"  workbench app 01_data_validation --run {run.id}   a stage as a read-only "
-                   "app")
-
+        click.echo("Look at them:")
+        click.echo("  make lab                                  the notebooks in JupyterLab "
+                   "(127.0.0.1:8888)")
+        click.echo("  workbench app runs                        every run, as an app")
+        for name in steps:
+            click.echo(f"  workbench app {name:<19} --run {run.id}")
+        click.echo(f"  workbench tensorboard {run.id}   training curves")
+        click.echo("  workbench serve status                    the deployed model versions")

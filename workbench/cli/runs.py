@@ -10,7 +10,7 @@ import click
 from workbench.project import Project
 from workbench.runs.report import run_details, runs_overview
 
-__all__ = ["format_table", "register"]
+__all__ = ["echo_run", "format_table", "register"]
 
 
 def format_table(rows: list[list[Any]], header: list[str]) -> str:
@@ -54,6 +54,45 @@ def _fmt(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def echo_run(d: dict[str, Any]) -> None:
+    """A run as `workbench runs show` prints it (also the end of `workbench demo`)."""
+    click.secho(f"run {d['run_id']}: {d['state']}", bold=True)
+    click.echo(f"  folder   {d['path']}")
+    click.echo(f"  created  {d['created']}   time {_duration(d['duration_s'])}")
+    if d["git"]:
+        dirty = " (with local changes)" if d["git"]["dirty"] else ""
+        click.echo(f"  git      {d['git']['commit'][:12]}{dirty}")
+    pk = d["packages"]
+    shown = [f"{k} {pk[k]}" for k in ("tensorflow", "keras", "tf-workbench") if k in pk]
+    if shown:
+        click.echo("  packages " + ", ".join(shown))
+    if d["parameters"]:
+        click.echo("  parameters " + ", ".join(f"{k}={_fmt(v)}"
+                                                for k, v in d["parameters"].items()))
+    steps = d["step_details"]
+    if steps:
+        click.echo("")
+        click.echo(format_table(
+            [[s["name"], s["state"], _duration(s["duration_s"]),
+              ", ".join(f"{g}:{'pass' if x.get('passed') else 'FAIL'}"
+                        for g, x in s["gates"].items()),
+              len(s["artifacts"]),
+              f"from {s['cached_from']}" if s["cached_from"] else ""] for s in steps],
+            ["step", "state", "time", "gates", "artifacts", "note"]))
+    for s in steps:
+        for gate, x in s["gates"].items():
+            if not x.get("passed"):
+                click.secho(f"\n{s['name']}: gate {gate} failed", fg="red")
+                for reason in x.get("reasons", []):
+                    click.echo(f"  - {reason}")
+        if s["error"]:
+            click.secho(f"\n{s['name']}: {s['error'].get('ename')}: "
+                        f"{s['error'].get('evalue')}", fg="red")
+        if s["metrics"]:
+            click.echo(f"\n{s['name']} metrics: " + ", ".join(
+                f"{k}={_fmt(v)}" for k, v in s["metrics"].items()))
+
+
 def register(cli: click.Group) -> None:
     @cli.group("runs")
     def runs() -> None:
@@ -87,42 +126,7 @@ def register(cli: click.Group) -> None:
         if as_json:
             click.echo(json.dumps(run.read(), indent=2))
             return
-        d = run_details(run)
-        click.secho(f"run {d['run_id']}: {d['state']}", bold=True)
-        click.echo(f"  folder   {d['path']}")
-        click.echo(f"  created  {d['created']}   time {_duration(d['duration_s'])}")
-        if d["git"]:
-            dirty = " (with local changes)" if d["git"]["dirty"] else ""
-            click.echo(f"  git      {d['git']['commit'][:12]}{dirty}")
-        pk = d["packages"]
-        shown = [f"{k} {pk[k]}" for k in ("tensorflow", "keras", "tf-workbench") if k in pk]
-        if shown:
-            click.echo("  packages " + ", ".join(shown))
-        if d["parameters"]:
-            click.echo("  parameters " + ", ".join(f"{k}={_fmt(v)}"
-                                                    for k, v in d["parameters"].items()))
-        steps = d["step_details"]
-        if steps:
-            click.echo("")
-            click.echo(format_table(
-                [[s["name"], s["state"], _duration(s["duration_s"]),
-                  ", ".join(f"{g}:{'pass' if x.get('passed') else 'FAIL'}"
-                            for g, x in s["gates"].items()),
-                  len(s["artifacts"]),
-                  f"from {s['cached_from']}" if s["cached_from"] else ""] for s in steps],
-                ["step", "state", "time", "gates", "artifacts", "note"]))
-        for s in steps:
-            for gate, x in s["gates"].items():
-                if not x.get("passed"):
-                    click.secho(f"\n{s['name']}: gate {gate} failed", fg="red")
-                    for reason in x.get("reasons", []):
-                        click.echo(f"  - {reason}")
-            if s["error"]:
-                click.secho(f"\n{s['name']}: {s['error'].get('ename')}: "
-                            f"{s['error'].get('evalue')}", fg="red")
-            if s["metrics"]:
-                click.echo(f"\n{s['name']} metrics: " + ", ".join(
-                    f"{k}={_fmt(v)}" for k, v in s["metrics"].items()))
+        echo_run(run_details(run))
 
     @runs.command("compare")
     @click.argument("run_a", metavar="RUN_A")
