@@ -56,6 +56,45 @@ def test_every_package_folder_is_installed() -> None:
     assert found == listed, f"missing from pyproject: {found - listed}; extra: {listed - found}"
 
 
+@pytest.mark.slow
+def test_the_wheel_ships_every_data_file(tmp_path: Path) -> None:
+    """A non-editable install must carry the widgets' scripts, the notebooks, the templates and
+    the schemas: build the wheel and look for every tracked non-Python file of the packages."""
+    import shutil
+    import zipfile
+
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    # build from a copy of the tracked files: a stale build/ folder cannot fill the gaps
+    source = tmp_path / "source"
+    for rel in subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True,
+                              check=True).stdout.split():
+        if (REPO / rel).is_file():
+            (source / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / rel, source / rel)
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "--disable-pip-version-check", "-w", str(tmp_path), str(source)],
+        capture_output=True, text=True)
+    assert built.returncode == 0, built.stdout + built.stderr
+    (wheel,) = tmp_path.glob("tf_workbench-*.whl")
+    shipped = set(zipfile.ZipFile(wheel).namelist())
+    # the longest mapped folder wins (workbench/ maps to itself, widgets/ to workbench/widgets)
+    mapping = sorted(config["package-dir"].items(), key=lambda kv: -len(kv[1]))
+    tracked = subprocess.run(["git", "ls-files", *dict(mapping).values()], cwd=REPO,
+                             capture_output=True, text=True, check=True).stdout.split()
+    missing = []
+    for rel in tracked:
+        if rel.endswith(".py"):
+            continue
+        for prefix, folder in mapping:
+            if rel.startswith(folder + "/"):
+                target = "/".join((*prefix.split("."), rel[len(folder) + 1:]))
+                if target not in shipped:
+                    missing.append(f"{rel} (as {target})")
+                break
+    assert not missing, f"left out of the wheel, fix [tool.setuptools.package-data]: {missing}"
+
+
 def test_notebooks_are_committed_without_outputs() -> None:
     tracked = subprocess.run(["git", "ls-files", "*.ipynb"], cwd=REPO, capture_output=True,
                              text=True).stdout.split()
