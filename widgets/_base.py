@@ -1,8 +1,8 @@
 """Base class of the workbench's widgets.
 
-A widget is a small class with its state in synced traits; its JavaScript (``static/<name>.js``)
-and the shared stylesheet (``static/workbench.css``) sit beside this file and ship in the
-package, so it renders offline. Each widget also has a static HTML picture, sent alongside the
+A widget is a small class with its state in synced traits; its JavaScript (``static/<name>.js``,
+after the helpers in ``static/_common.js``) and the shared stylesheet (``static/workbench.css``)
+sit beside this file and ship in the package, so it renders offline. Each widget also has a static HTML picture, sent alongside the
 live view: a notebook opened later without a kernel (or untrusted) still shows it.
 """
 
@@ -70,7 +70,8 @@ class WorkbenchWidget(anywidget.AnyWidget):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # Before anywidget's hook, which turns paths into file contents.
         if cls.__dict__.get("_module"):
-            cls._esm = STATIC / f"{cls._module}.js"
+            cls._esm = "\n".join((STATIC / name).read_text(encoding="utf-8")
+                                 for name in ("_common.js", f"{cls._module}.js"))
             cls._css = "\n".join((STATIC / name).read_text(encoding="utf-8")
                                  for name in ("workbench.css", *cls._styles))
         super().__init_subclass__(**kwargs)

@@ -1,10 +1,4 @@
 // Anomalies view: what validation found, with severity, expected and found; filterable.
-function el(tag, text, cls) {
-  const e = document.createElement(tag);
-  if (text !== undefined && text !== null) e.textContent = text;
-  if (cls) e.className = cls;
-  return e;
-}
 
 function render({ model, el: host }) {
   const root = el("div", null, "wb wb-anomalies");

@@ -1,11 +1,5 @@
 // The blessing: blessed or not, against which baseline, and every threshold check with its
 // numbers (failed checks first).
-function el(tag, text, cls) {
-  const e = document.createElement(tag);
-  if (text !== undefined && text !== null) e.textContent = text;
-  if (cls) e.className = cls;
-  return e;
-}
 
 function fmt(v) {
   if (v === null || v === undefined) return "–";

@@ -1,11 +1,5 @@
 // Confusion matrix (rows: actual class, columns: predicted), as counts or row shares, for the
 // candidate or the baseline model.
-function el(tag, text, cls) {
-  const e = document.createElement(tag);
-  if (text !== undefined && text !== null) e.textContent = text;
-  if (cls) e.className = cls;
-  return e;
-}
 
 function render({ model, el: host }) {
   const root = el("div", null, "wb wb-confusion");

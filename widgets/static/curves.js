@@ -1,48 +1,34 @@
 // ROC, precision-recall and calibration curves (binary), residuals (regression); the baseline
 // model's curves drawn beside the candidate's.
-const NS = "http://www.w3.org/2000/svg";
 const COLORS = { candidate: "#4c78a8", baseline: "#f58518" };
-
-function el(tag, text, cls) {
-  const e = document.createElement(tag);
-  if (text !== undefined && text !== null) e.textContent = text;
-  if (cls) e.className = cls;
-  return e;
-}
-
-function svg(tag, attrs) {
-  const e = document.createElementNS(NS, tag);
-  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
-  return e;
-}
 
 // A unit-square chart: series [{label, xs, ys, color}]; optional diagonal.
 function unitChart(title, xlabel, ylabel, series, diagonal) {
   const W = 240, H = 240, L = 34, R = 8, T = 8, B = 30;
   const box = el("div", null, "wb-chart");
   box.appendChild(el("div", title, "wb-chart-title"));
-  const s = svg("svg", { width: W, height: H, viewBox: `0 0 ${W} ${H}` });
+  const s = svgEl("svg", { width: W, height: H, viewBox: `0 0 ${W} ${H}` });
   const x = (v) => L + (W - L - R) * v;
   const y = (v) => T + (H - T - B) * (1 - v);
-  s.appendChild(svg("rect", { x: L, y: T, width: W - L - R, height: H - T - B, fill: "none", class: "wb-axis" }));
+  s.appendChild(svgEl("rect", { x: L, y: T, width: W - L - R, height: H - T - B, fill: "none", class: "wb-axis" }));
   for (const v of [0, 0.5, 1]) {
-    const tx = svg("text", { x: x(v), y: H - B + 12, "text-anchor": "middle" });
+    const tx = svgEl("text", { x: x(v), y: H - B + 12, "text-anchor": "middle" });
     tx.textContent = String(v);
-    const ty = svg("text", { x: L - 4, y: y(v) + 3, "text-anchor": "end" });
+    const ty = svgEl("text", { x: L - 4, y: y(v) + 3, "text-anchor": "end" });
     ty.textContent = String(v);
     s.append(tx, ty);
   }
-  const xl = svg("text", { x: (L + W - R) / 2, y: H - 4, "text-anchor": "middle" });
+  const xl = svgEl("text", { x: (L + W - R) / 2, y: H - 4, "text-anchor": "middle" });
   xl.textContent = xlabel;
-  const yl = svg("text", { x: 10, y: (T + H - B) / 2, transform: `rotate(-90 10 ${(T + H - B) / 2})`, "text-anchor": "middle" });
+  const yl = svgEl("text", { x: 10, y: (T + H - B) / 2, transform: `rotate(-90 10 ${(T + H - B) / 2})`, "text-anchor": "middle" });
   yl.textContent = ylabel;
   s.append(xl, yl);
-  if (diagonal) s.appendChild(svg("line", { x1: x(0), y1: y(0), x2: x(1), y2: y(1), stroke: "#c8ccd0", "stroke-dasharray": "4 3" }));
+  if (diagonal) s.appendChild(svgEl("line", { x1: x(0), y1: y(0), x2: x(1), y2: y(1), stroke: "#c8ccd0", "stroke-dasharray": "4 3" }));
   for (const ser of series) {
     const pts = ser.xs.map((v, i) => [v, ser.ys[i]]).filter((p) => p[0] !== null && p[1] !== null);
     if (!pts.length) continue;
-    const line = svg("polyline", { points: pts.map(([a, b]) => `${x(a)},${y(b)}`).join(" "), fill: "none", stroke: ser.color, "stroke-width": 2 });
-    const tip = svg("title");
+    const line = svgEl("polyline", { points: pts.map(([a, b]) => `${x(a)},${y(b)}`).join(" "), fill: "none", stroke: ser.color, "stroke-width": 2 });
+    const tip = svgEl("title");
     tip.textContent = ser.label;
     line.appendChild(tip);
     s.appendChild(line);
@@ -55,19 +41,19 @@ function bars(title, edges, counts) {
   const W = 320, H = 180, L = 34, B = 22, T = 8;
   const box = el("div", null, "wb-chart");
   box.appendChild(el("div", title, "wb-chart-title"));
-  const s = svg("svg", { width: W, height: H });
+  const s = svgEl("svg", { width: W, height: H });
   const peak = Math.max(1, ...counts);
   const bw = (W - L - 8) / counts.length;
   counts.forEach((c, i) => {
     const h = ((H - T - B) * c) / peak;
-    const r = svg("rect", { x: L + i * bw + 1, y: H - B - h, width: bw - 2, height: h, fill: COLORS.candidate });
-    const tip = svg("title");
+    const r = svgEl("rect", { x: L + i * bw + 1, y: H - B - h, width: bw - 2, height: h, fill: COLORS.candidate });
+    const tip = svgEl("title");
     tip.textContent = `${edges[i].toPrecision(3)} to ${edges[i + 1].toPrecision(3)}: ${c}`;
     r.appendChild(tip);
     s.appendChild(r);
   });
   for (const [i, anchor] of [[0, "start"], [counts.length, "end"]]) {
-    const t = svg("text", { x: L + i * bw, y: H - 6, "text-anchor": anchor });
+    const t = svgEl("text", { x: L + i * bw, y: H - 6, "text-anchor": anchor });
     t.textContent = edges[i].toPrecision(3);
     s.appendChild(t);
   }

@@ -1,26 +1,16 @@
 // Data card: columns, types and missing values of a dataset; sortable and searchable.
-function cell(tag, text, cls) {
-  const el = document.createElement(tag);
-  el.textContent = text;
-  if (cls) el.className = cls;
-  return el;
-}
-
-function render({ model, el }) {
-  const root = document.createElement("div");
-  root.className = "wb wb-data-card";
-  const title = cell("div", "", "wb-title");
-  const toolbar = document.createElement("div");
-  toolbar.className = "wb-toolbar";
+function render({ model, el: host }) {
+  const root = el("div", null, "wb wb-data-card");
+  const title = el("div", "", "wb-title");
+  const toolbar = el("div", null, "wb-toolbar");
   const search = document.createElement("input");
   search.type = "search";
   search.placeholder = "filter columns";
-  const count = cell("span", "", "wb-muted");
+  const count = el("span", "", "wb-muted");
   toolbar.append(search, count);
-  const table = document.createElement("table");
-  table.className = "wb-table";
+  const table = el("table", null, "wb-table");
   root.append(title, toolbar, table);
-  el.appendChild(root);
+  host.appendChild(root);
 
   const columns = [
     ["name", "column", false],
@@ -28,8 +18,7 @@ function render({ model, el }) {
     ["missing", "missing", true],
     ["missing_pct", "missing %", true],
   ];
-  let sortKey = "name";
-  let ascending = true;
+  const sort = { key: "name", ascending: true };
 
   function draw() {
     const card = model.get("card") || {};
@@ -38,31 +27,20 @@ function render({ model, el }) {
     const q = search.value.trim().toLowerCase();
     const shown = rows.filter((r) => !q || String(r.name).toLowerCase().includes(q));
     shown.sort((a, b) => {
-      const x = a[sortKey], y = b[sortKey];
+      const x = a[sort.key], y = b[sort.key];
       const c = typeof x === "number" ? x - y : String(x).localeCompare(String(y));
-      return ascending ? c : -c;
+      return sort.ascending ? c : -c;
     });
     count.textContent = `${shown.length} of ${rows.length} columns`;
     table.replaceChildren();
-    const head = document.createElement("tr");
-    for (const [key, label] of columns) {
-      const th = cell("th", label);
-      if (key === sortKey) th.className = ascending ? "wb-sorted-asc" : "wb-sorted-desc";
-      th.addEventListener("click", () => {
-        ascending = key === sortKey ? !ascending : true;
-        sortKey = key;
-        draw();
-      });
-      head.appendChild(th);
-    }
-    table.appendChild(head);
+    table.appendChild(sortableHeader(columns, sort, draw));
     for (const r of shown) {
-      const tr = document.createElement("tr");
+      const tr = el("tr");
       for (const [key, , numeric] of columns) {
         const v = r[key];
         let cls = numeric ? "wb-num" : "";
         if (key === "missing" && v > 0) cls += " wb-warn";
-        tr.appendChild(cell("td", numeric ? Number(v).toLocaleString() : String(v), cls));
+        tr.appendChild(el("td", numeric ? Number(v).toLocaleString() : String(v), cls));
       }
       table.appendChild(tr);
     }

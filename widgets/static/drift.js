@@ -1,11 +1,5 @@
 // Drift view: each compared feature's distance to the baseline (drift) or serving data (skew)
 // against its threshold.
-function el(tag, text, cls) {
-  const e = document.createElement(tag);
-  if (text !== undefined && text !== null) e.textContent = text;
-  if (cls) e.className = cls;
-  return e;
-}
 
 function meter(value, threshold) {
   const scale = Math.max(value, threshold, 1e-9) * 1.1;

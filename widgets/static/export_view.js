@@ -1,10 +1,4 @@
 // Export view: signatures (inputs, dtypes, shapes), checks, metadata, warmup and integrity.
-function el(tag, text, cls) {
-  const e = document.createElement(tag);
-  if (text !== undefined && text !== null) e.textContent = String(text);
-  if (cls) e.className = cls;
-  return e;
-}
 
 function shape(s) {
   if (!s) return "unknown";

@@ -1,11 +1,5 @@
 // Metrics overall and per slice, with example counts and the change against the baseline;
 // filter by feature, search slices, sort by any column.
-function el(tag, text, cls) {
-  const e = document.createElement(tag);
-  if (text !== undefined && text !== null) e.textContent = text;
-  if (cls) e.className = cls;
-  return e;
-}
 
 function fmt(v) {
   if (v === null || v === undefined) return "–";
@@ -26,8 +20,7 @@ function render({ model, el: host }) {
   const table = el("table", null, "wb-table");
   root.append(title, toolbar, table);
   host.appendChild(root);
-  let sortKey = null;
-  let ascending = true;
+  const sort = { key: null, ascending: true };
 
   function fillFeatures() {
     const rows = model.get("rows") || [];
@@ -44,32 +37,23 @@ function render({ model, el: host }) {
     const f = feature.value;
     const q = search.value.trim().toLowerCase();
     let shown = rows.filter((r) => !r.feature || ((!f || r.feature === f) && (!q || r.name.toLowerCase().includes(q))));
-    if (sortKey) {
+    if (sort.key) {
       shown = shown.slice().sort((a, b) => {
         if (!a.feature || !b.feature) return a.feature ? 1 : b.feature ? -1 : 0; // overall first
-        const x = sortKey === "count" ? a.count : sortKey === "name" ? a.name : a.metrics[sortKey];
-        const y = sortKey === "count" ? b.count : sortKey === "name" ? b.name : b.metrics[sortKey];
+        const x = sort.key === "count" ? a.count : sort.key === "name" ? a.name : a.metrics[sort.key];
+        const y = sort.key === "count" ? b.count : sort.key === "name" ? b.name : b.metrics[sort.key];
         if (x === y) return 0;
         if (x === null || x === undefined) return 1;
         if (y === null || y === undefined) return -1;
         const c = typeof x === "number" ? x - y : String(x).localeCompare(String(y));
-        return ascending ? c : -c;
+        return sort.ascending ? c : -c;
       });
     }
     count.textContent = `${shown.length} of ${rows.length} rows` + (hasBase ? " · Δ: change against the baseline" : "");
     table.replaceChildren();
-    const head = el("tr");
-    for (const [key, label] of [["name", "slice"], ["count", "examples"], ...columns.map((c) => [c, c])]) {
-      const th = el("th", label);
-      if (key === sortKey) th.className = ascending ? "wb-sorted-asc" : "wb-sorted-desc";
-      th.addEventListener("click", () => {
-        ascending = key === sortKey ? !ascending : key === "name";
-        sortKey = key;
-        draw();
-      });
-      head.appendChild(th);
-    }
-    table.appendChild(head);
+    // a metric column sorts best first on its first click; the slice names A to Z
+    const header = [["name", "slice"], ["count", "examples"], ...columns.map((c) => [c, c])];
+    table.appendChild(sortableHeader(header, sort, draw, (key) => key === "name"));
     for (const r of shown) {
       const tr = el("tr");
       const name = el("td", r.name);

@@ -1,10 +1,4 @@
 // Runs overview: a table of runs; clicking a row asks Python for that run's details.
-function el(tag, text, cls) {
-  const node = document.createElement(tag);
-  if (text !== undefined) node.textContent = text;
-  if (cls) node.className = cls;
-  return node;
-}
 
 const STATE_CLASS = {
   succeeded: "wb-ok", cached: "wb-ok", failed: "wb-bad", gate_failed: "wb-bad",

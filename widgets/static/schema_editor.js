@@ -1,11 +1,5 @@
 // Schema editor: required-ness, ranges, value domains and drift/skew thresholds per feature.
 // Save sends the edited rows to Python, which writes schema.pbtxt; read-only in view mode.
-function el(tag, text, cls) {
-  const e = document.createElement(tag);
-  if (text !== undefined && text !== null) e.textContent = text;
-  if (cls) e.className = cls;
-  return e;
-}
 
 function numberInput(value, disabled, step) {
   const i = el("input");

@@ -1,10 +1,4 @@
 // Serving view: versions and labels, smoke and parity, load test, canary, promote/roll back.
-function el(tag, text, cls) {
-  const e = document.createElement(tag);
-  if (text !== undefined && text !== null) e.textContent = String(text);
-  if (cls) e.className = cls;
-  return e;
-}
 
 function fmt(v, digits = 1) {
   return typeof v === "number" ? v.toLocaleString(undefined, { maximumFractionDigits: digits }) : String(v ?? "–");

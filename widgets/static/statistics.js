@@ -1,14 +1,6 @@
 // Statistics view: numeric and categorical features with summaries and histograms; search,
 // sort, and two datasets overlaid (pick them in the toolbar).
 const COLORS = ["#4c78a8", "#f58518"];
-const SVG = "http://www.w3.org/2000/svg";
-
-function el(tag, text, cls) {
-  const e = document.createElement(tag);
-  if (text !== undefined && text !== null) e.textContent = text;
-  if (cls) e.className = cls;
-  return e;
-}
 
 function fmt(x) {
   if (x === null || x === undefined || Number.isNaN(x)) return "–";
@@ -17,12 +9,6 @@ function fmt(x) {
   const a = Math.abs(x);
   if (a !== 0 && (a >= 1e6 || a < 1e-3)) return x.toExponential(2);
   return x.toLocaleString(undefined, { maximumFractionDigits: 3 });
-}
-
-function svgEl(tag, attrs) {
-  const e = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
-  return e;
 }
 
 // Histograms of up to two datasets on one axis, as shares of each dataset's rows.

@@ -1,11 +1,5 @@
 // TFLite view: variants against the SavedModel (size, latency at batch 1 and 64, metric,
 // drop, agreement), the recommended variant, and what another rule would pick.
-function el(tag, text, cls) {
-  const e = document.createElement(tag);
-  if (text !== undefined && text !== null) e.textContent = String(text);
-  if (cls) e.className = cls;
-  return e;
-}
 
 function num(x, digits) {
   if (x === null || x === undefined || Number.isNaN(x)) return "–";
@@ -33,8 +27,7 @@ function render({ model, el: host }) {
   const root = el("div", null, "wb wb-tflite");
   host.appendChild(root);
   let rule = null;
-  let sortKey = null;
-  let ascending = true;
+  const sort = { key: null, ascending: true };
 
   function draw() {
     const r = model.get("report") || {};
@@ -85,29 +78,18 @@ function render({ model, el: host }) {
       ["agree", "agreement", (v) => v.agreement],
     ];
     const rows = variants.slice();
-    if (sortKey) {
-      const get = cols.find((c) => c[0] === sortKey)[2];
+    if (sort.key) {
+      const get = cols.find((c) => c[0] === sort.key)[2];
       rows.sort((a, b) => {
         const x = get(a), y = get(b);
         const c = typeof x === "number" ? x - y : String(x).localeCompare(String(y));
-        return ascending ? c : -c;
+        return sort.ascending ? c : -c;
       });
     }
     const maxSize = Math.max(...variants.map((v) => v.size_bytes), 1);
     const maxLat = Math.max(...variants.map((v) => v.latency["1"].median_ms), 1e-9);
     const t = el("table", null, "wb-table wb-variants");
-    const head = el("tr");
-    for (const [key, label] of cols) {
-      const th = el("th", label);
-      if (key === sortKey) th.className = ascending ? "wb-sorted-asc" : "wb-sorted-desc";
-      th.addEventListener("click", () => {
-        ascending = key === sortKey ? !ascending : true;
-        sortKey = key;
-        draw();
-      });
-      head.appendChild(th);
-    }
-    t.appendChild(head);
+    t.appendChild(sortableHeader(cols, sort, draw));
     const sm = r.savedmodel || {};
     const ref = el("tr", null, "wb-reference");
     const lat = sm.latency || {};

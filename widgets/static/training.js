@@ -1,19 +1,5 @@
 // Live training curves: loss and metrics per epoch, training and validation, drawn as SVG.
-const NS = "http://www.w3.org/2000/svg";
 const COLORS = ["#4c78a8", "#f58518"];
-
-function el(tag, text, cls) {
-  const e = document.createElement(tag);
-  if (text !== undefined && text !== null) e.textContent = text;
-  if (cls) e.className = cls;
-  return e;
-}
-
-function svg(tag, attrs) {
-  const e = document.createElementNS(NS, tag);
-  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
-  return e;
-}
 
 function fmt(v) {
   if (v === null || v === undefined) return "–";
@@ -27,7 +13,7 @@ function lineChart(title, series, xmax) {
   const box = el("div", null, "wb-chart");
   box.appendChild(el("div", title, "wb-chart-title"));
   const values = series.flatMap((s) => s.ys.filter((v) => v !== null && Number.isFinite(v)));
-  const s = svg("svg", { width: W, height: H, viewBox: `0 0 ${W} ${H}` });
+  const s = svgEl("svg", { width: W, height: H, viewBox: `0 0 ${W} ${H}` });
   box.appendChild(s);
   if (!values.length) return box;
   let lo = Math.min(...values), hi = Math.max(...values);
@@ -36,29 +22,29 @@ function lineChart(title, series, xmax) {
   lo -= pad; hi += pad;
   const x = (e) => L + ((W - L - R) * (e - 1)) / Math.max(1, xmax - 1);
   const y = (v) => T + ((H - T - B) * (hi - v)) / (hi - lo);
-  s.appendChild(svg("line", { x1: L, y1: H - B, x2: W - R, y2: H - B, class: "wb-axis" }));
-  s.appendChild(svg("line", { x1: L, y1: T, x2: L, y2: H - B, class: "wb-axis" }));
+  s.appendChild(svgEl("line", { x1: L, y1: H - B, x2: W - R, y2: H - B, class: "wb-axis" }));
+  s.appendChild(svgEl("line", { x1: L, y1: T, x2: L, y2: H - B, class: "wb-axis" }));
   for (const v of [lo + pad, (lo + hi) / 2, hi - pad]) {
-    const t = svg("text", { x: L - 4, y: y(v) + 3, "text-anchor": "end" });
+    const t = svgEl("text", { x: L - 4, y: y(v) + 3, "text-anchor": "end" });
     t.textContent = fmt(v);
     s.appendChild(t);
   }
   const step = Math.max(1, Math.ceil(xmax / 6));
   for (let e = 1; e <= xmax; e += step) {
-    const t = svg("text", { x: x(e), y: H - 6, "text-anchor": "middle" });
+    const t = svgEl("text", { x: x(e), y: H - 6, "text-anchor": "middle" });
     t.textContent = String(e);
     s.appendChild(t);
   }
   for (const ser of series) {
     const pts = ser.xs.map((e, i) => [e, ser.ys[i]]).filter((p) => p[1] !== null && Number.isFinite(p[1]));
     if (!pts.length) continue;
-    s.appendChild(svg("polyline", {
+    s.appendChild(svgEl("polyline", {
       points: pts.map(([e, v]) => `${x(e)},${y(v)}`).join(" "),
       fill: "none", stroke: ser.color, "stroke-width": 2,
     }));
     for (const [e, v] of pts) {
-      const c = svg("circle", { cx: x(e), cy: y(v), r: 2.5, fill: ser.color });
-      const tip = svg("title");
+      const c = svgEl("circle", { cx: x(e), cy: y(v), r: 2.5, fill: ser.color });
+      const tip = svgEl("title");
       tip.textContent = `${ser.label}, epoch ${e}: ${fmt(v)}`;
       c.appendChild(tip);
       s.appendChild(c);

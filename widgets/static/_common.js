@@ -1,0 +1,32 @@
+// Helpers shared by every widget module; the widget base class puts this file in front of
+// each module's own code, so they are in scope there without an import (widgets load offline
+// from one string, with no URL to import from).
+function el(tag, text, cls) {
+  const e = document.createElement(tag);
+  if (text !== undefined && text !== null) e.textContent = String(text);
+  if (cls) e.className = cls;
+  return e;
+}
+
+function svgEl(tag, attrs) {
+  const e = document.createElementNS("http://www.w3.org/2000/svg", tag);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, String(v));
+  return e;
+}
+
+// A header row whose cells sort the table: `sort` is {key, ascending}, changed in place on a
+// click (same column: reverse; another: `firstAscending(key)`), then `redraw` runs.
+function sortableHeader(columns, sort, redraw, firstAscending = () => true) {
+  const head = el("tr");
+  for (const [key, label] of columns) {
+    const th = el("th", label);
+    if (key === sort.key) th.className = sort.ascending ? "wb-sorted-asc" : "wb-sorted-desc";
+    th.addEventListener("click", () => {
+      sort.ascending = key === sort.key ? !sort.ascending : firstAscending(key);
+      sort.key = key;
+      redraw();
+    });
+    head.appendChild(th);
+  }
+  return head;
+}
