@@ -5,35 +5,6 @@ function shape(s) {
   return "[" + s.map((d) => (d === -1 || d === null ? "None" : String(d))).join(", ") + "]";
 }
 
-function table(head, rows, cls) {
-  const t = el("table", null, "wb-table " + (cls || ""));
-  if (head) {
-    const tr = el("tr");
-    for (const h of head) tr.appendChild(el("th", h));
-    t.appendChild(tr);
-  }
-  for (const r of rows) {
-    const tr = el("tr");
-    for (const c of r) tr.appendChild(c instanceof Node ? wrap(c) : el("td", c));
-    t.appendChild(tr);
-  }
-  return t;
-}
-
-function wrap(node) {
-  const td = el("td");
-  td.appendChild(node);
-  return td;
-}
-
-function size(n) {
-  if (typeof n !== "number") return "–";
-  const units = ["B", "KB", "MB", "GB"];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
-  return (i ? n.toFixed(1) : n.toFixed(0)) + " " + units[i];
-}
-
 function render({ model, el: host }) {
   const root = el("div", null, "wb wb-export");
   host.appendChild(root);

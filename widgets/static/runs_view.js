@@ -10,25 +10,6 @@ function fmtSeconds(s) {
   return s < 120 ? `${s.toFixed(1)} s` : `${(s / 60).toFixed(1)} min`;
 }
 
-function table(headers, rows) {
-  const t = el("table", undefined, "wb-table");
-  const head = el("tr");
-  for (const h of headers) head.appendChild(el("th", h));
-  t.appendChild(head);
-  for (const r of rows) {
-    const tr = el("tr");
-    for (const c of r) tr.appendChild(c instanceof Node ? wrap(c) : el("td", String(c ?? "")));
-    t.appendChild(tr);
-  }
-  return t;
-}
-
-function wrap(node) {
-  const td = el("td");
-  td.appendChild(node);
-  return td;
-}
-
 function render({ model, el: host }) {
   const root = el("div", undefined, "wb wb-runs");
   const list = el("div");

@@ -8,24 +8,6 @@ function badge(passed) {
   return el("span", passed ? "passed" : "failed", passed ? "wb-ok" : "wb-bad");
 }
 
-function table(header, rows) {
-  const t = el("table", null, "wb-table");
-  const h = document.createElement("tr");
-  for (const c of header) h.appendChild(el("th", c));
-  t.appendChild(h);
-  for (const r of rows) {
-    const tr = document.createElement("tr");
-    for (const c of r) {
-      const td = el("td");
-      if (c instanceof Node) td.appendChild(c);
-      else td.textContent = String(c ?? "");
-      tr.appendChild(td);
-    }
-    t.appendChild(tr);
-  }
-  return t;
-}
-
 function section(title) {
   const s = el("div", null, "wb-serving-section");
   s.appendChild(el("div", title, "wb-subtitle"));

@@ -8,14 +8,6 @@ function num(x, digits) {
   return String(Number(x.toFixed(digits === undefined ? 4 : digits)));
 }
 
-function size(n) {
-  if (typeof n !== "number") return "–";
-  const units = ["B", "KB", "MB"];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
-  return (i ? n.toFixed(1) : n.toFixed(0)) + " " + units[i];
-}
-
 const RULES = {
   smallest: (vs) => vs.slice().sort((a, b) => a.size_bytes - b.size_bytes)[0],
   fastest: (vs) => vs.slice().sort((a, b) => a.latency["1"].median_ms - b.latency["1"].median_ms)[0],
