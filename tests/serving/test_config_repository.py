@@ -21,6 +21,7 @@ from workbench.serving.config import (
     monitoring_text,
     read_batching,
     read_model_server_config,
+    read_monitoring,
 )
 from workbench.serving.control import Controller
 from workbench.serving.repository import Repository
@@ -82,6 +83,13 @@ def test_bad_config_files_name_the_file_and_fix(tmp_path):
         read_model_server_config(path)
     with pytest.raises(ConfigError, match="not enabled"):
         ServerOptions(model_config_file=str(path), batching_parameters_file="b").check()
+    missing = tmp_path / "absent.config"
+    for read, flag in ((read_model_server_config, "model_config_file"),
+                       (read_batching, "batching_parameters_file"),
+                       (read_monitoring, "monitoring_config_file")):
+        with pytest.raises(ConfigError, match="absent.config: No such file") as err:
+            read(missing)
+        assert err.value.hint == f"check --{flag}"
 
 
 @pytest.mark.slow

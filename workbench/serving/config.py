@@ -110,6 +110,18 @@ def parse_text(text: str, message: Any, source: str) -> Any:
                           "docs/tf-serving-contract.md for the format", file=source) from err
 
 
+def read_text_proto(path: str | os.PathLike[str], message: Any, what: str, flag: str) -> Any:
+    """Read and parse the text proto file ``path`` into ``message`` (``what`` names the file
+    in errors, ``flag`` the server flag that points at it)."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"cannot read {what} {source}: {err.strerror}",
+                          hint=f"check --{flag}", file=source) from err
+    return parse_text(text, message, source)
+
+
 # -- batching ----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -163,13 +175,8 @@ def batching_text(options: BatchingOptions) -> str:
 
 
 def read_batching(path: str | os.PathLike[str]) -> BatchingOptions:
-    source = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as err:
-        raise ConfigError(f"cannot read batching parameters file {source}: {err.strerror}",
-                          hint="check --batching_parameters_file", file=source) from err
-    return BatchingOptions.from_proto(parse_text(text, BatchingParameters(), source))
+    return BatchingOptions.from_proto(read_text_proto(
+        path, BatchingParameters(), "batching parameters file", "batching_parameters_file"))
 
 
 def monitoring_text(path: str = PROMETHEUS_PATH) -> str:
@@ -181,13 +188,8 @@ def monitoring_text(path: str = PROMETHEUS_PATH) -> str:
 
 def read_monitoring(path: str | os.PathLike[str]) -> str | None:
     """The Prometheus path a monitoring config enables, or None when it is disabled."""
-    source = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as err:
-        raise ConfigError(f"cannot read monitoring config {source}: {err.strerror}",
-                          hint="check --monitoring_config_file", file=source) from err
-    msg = parse_text(text, MonitoringConfig(), source)
+    msg = read_text_proto(path, MonitoringConfig(), "monitoring config",
+                          "monitoring_config_file")
     if not msg.prometheus_config.enable:
         return None
     return msg.prometheus_config.path or PROMETHEUS_PATH
@@ -268,12 +270,8 @@ def find_model(server_config: Any, name: str) -> Any | None:
 
 def read_model_server_config(path: str | os.PathLike[str]) -> Any:
     source = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as err:
-        raise ConfigError(f"cannot read model config file {source}: {err.strerror}",
-                          hint="check --model_config_file", file=source) from err
-    cfg = parse_text(text, model_server_config_pb2.ModelServerConfig(), source)
+    cfg = read_text_proto(path, model_server_config_pb2.ModelServerConfig(),
+                          "model config file", "model_config_file")
     names = [c.name for c in cfg.model_config_list.config]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
