@@ -35,10 +35,10 @@ def _rows(evaluation: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 class MetricsTable(WorkbenchWidget):
-    _styles = ("model.css",)
     """Overall and per-slice metrics with example counts; Δ against the baseline."""
 
     _module = "metrics_table"
+    _styles = ("model.css",)
     rows = traitlets.List().tag(sync=True)
     columns = traitlets.List().tag(sync=True)
     higher_is_better = traitlets.Dict().tag(sync=True)
@@ -71,10 +71,10 @@ class MetricsTable(WorkbenchWidget):
 
 
 class ConfusionMatrixView(WorkbenchWidget):
-    _styles = ("model.css",)
     """Rows: actual class; columns: predicted class (at the decision threshold for binary)."""
 
     _module = "confusion"
+    _styles = ("model.css",)
     labels = traitlets.List().tag(sync=True)
     matrix = traitlets.List().tag(sync=True)
     baseline_matrix = traitlets.List().tag(sync=True)
@@ -104,11 +104,11 @@ class ConfusionMatrixView(WorkbenchWidget):
 
 
 class CurvesView(WorkbenchWidget):
-    _styles = ("model.css",)
     """ROC, precision-recall and calibration curves (binary) or residuals (regression), with
     the baseline model's curves beside the candidate's."""
 
     _module = "curves"
+    _styles = ("model.css",)
     curves = traitlets.Dict().tag(sync=True)
     baseline_curves = traitlets.Dict().tag(sync=True)
     baseline_run = traitlets.Unicode("").tag(sync=True)
@@ -159,10 +159,10 @@ class CurvesView(WorkbenchWidget):
 
 
 class BlessingView(WorkbenchWidget):
-    _styles = ("model.css",)
     """Blessed or not, against which baseline, with every threshold check and its numbers."""
 
     _module = "blessing"
+    _styles = ("model.css",)
     blessing = traitlets.Dict().tag(sync=True)
     baseline_run = traitlets.Unicode("").tag(sync=True)
 

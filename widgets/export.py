@@ -28,10 +28,10 @@ def _shape(shape: Any) -> str:
 
 
 class ExportView(WorkbenchWidget):
-    _styles = ("export.css",)
     """Signatures (inputs, dtypes, shapes), metadata, warmup, integrity and the checks."""
 
     _module = "export_view"
+    _styles = ("export.css",)
     report = traitlets.Dict().tag(sync=True)
     integrity = traitlets.Dict().tag(sync=True)
 
@@ -78,11 +78,11 @@ class ExportView(WorkbenchWidget):
 
 
 class TFLiteView(WorkbenchWidget):
-    _styles = ("export.css",)
     """TFLite variants against the SavedModel: size, latency, metrics, agreement; the
     recommended variant, with a selector to see what another rule would pick."""
 
     _module = "tflite_view"
+    _styles = ("export.css",)
     report = traitlets.Dict().tag(sync=True)
 
     def __init__(self, report: dict[str, Any], **kwargs: Any) -> None:

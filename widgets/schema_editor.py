@@ -29,10 +29,10 @@ def _cell(x: Any) -> str:
 
 
 class SchemaEditor(WorkbenchWidget):
-    _styles = ("data_validation.css",)
     """Edit a schema's features; :meth:`save` (or the Save button) writes ``path``."""
 
     _module = "schema_editor"
+    _styles = ("data_validation.css",)
     rows = traitlets.List().tag(sync=True)
     editable = traitlets.Bool(False).tag(sync=True)
     path = traitlets.Unicode("").tag(sync=True)

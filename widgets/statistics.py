@@ -44,10 +44,10 @@ def _shares(stats: dict[str, Any]) -> list[float]:
 
 
 class StatisticsView(WorkbenchWidget):
-    _styles = ("data_validation.css",)
     """Statistics of one or more named datasets; the first two are overlaid by default."""
 
     _module = "statistics"
+    _styles = ("data_validation.css",)
     data = traitlets.Dict().tag(sync=True)
     flagged = traitlets.Dict().tag(sync=True)  # feature -> "ERROR" | "WARNING"
     title = traitlets.Unicode("Statistics").tag(sync=True)

@@ -12,10 +12,10 @@ __all__ = ["StatisticsProgress"]
 
 
 class StatisticsProgress(WorkbenchWidget):
-    _styles = ("data_validation.css",)
     """Pass :meth:`update` as the ``progress`` callback of a statistics computation."""
 
     _module = "stats_progress"
+    _styles = ("data_validation.css",)
     done = traitlets.Int(0).tag(sync=True)
     total = traitlets.Int(0).tag(sync=True)  # 0: unknown
     label = traitlets.Unicode("statistics").tag(sync=True)

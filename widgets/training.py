@@ -18,7 +18,6 @@ def _empty() -> dict[str, Any]:
 
 
 class TrainingView(WorkbenchWidget):
-    _styles = ("model.css",)
     """Loss and metrics per epoch, updated while the model trains.
 
     Display it with :meth:`show`, pass :meth:`add_epoch` as the training's ``on_epoch``
@@ -27,6 +26,7 @@ class TrainingView(WorkbenchWidget):
     """
 
     _module = "training"
+    _styles = ("model.css",)
     history = traitlets.Dict().tag(sync=True)
     planned = traitlets.Int(0).tag(sync=True)
     status = traitlets.Unicode("waiting").tag(sync=True)
