@@ -17,6 +17,8 @@ from typing import Any, ClassVar
 
 import anywidget
 
+from workbench._format import number
+
 __all__ = ["COLORS", "STATIC", "WorkbenchWidget", "esc", "figure_data_uri", "fmt", "png_img"]
 
 STATIC = Path(__file__).parent / "static"
@@ -27,8 +29,16 @@ def esc(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def fmt(x: Any, digits: int = 4) -> str:
-    """A number as the tables show it; missing values as a dash."""
+def fmt(x: Any, digits: int = 4, *, grouped: bool = False, exponent_from: float = 1e5) -> str:
+    """A number as the tables show it: at most ``digits`` decimals, trailing zeros dropped
+    (with thousands separators if ``grouped``); below 1e-3 or from ``exponent_from`` up, three
+    significant digits; integers with thousands separators; booleans as yes/no; missing values
+    as a dash.
+
+    Not :func:`workbench._format.number` (significant digits, for messages): a cell mirrors the
+    ``fmt`` of the live JavaScript view (``static/metrics_table.js``; ``static/statistics.js``
+    is ``grouped=True, exponent_from=1e6``), so the static picture reads like the live view,
+    and a mean like 52,345.6 keeps its integer digits instead of becoming 5.235e+04."""
     if x is None:
         return "–"
     if isinstance(x, bool):
@@ -36,9 +46,9 @@ def fmt(x: Any, digits: int = 4) -> str:
     if isinstance(x, int):
         return f"{x:,}"
     if isinstance(x, float):
-        if x != 0 and (abs(x) >= 1e5 or abs(x) < 1e-3):
-            return f"{x:.3g}"
-        return f"{x:.{digits}f}".rstrip("0").rstrip(".")
+        if x != 0 and (abs(x) >= exponent_from or abs(x) < 1e-3):
+            return number(x, 3)
+        return f"{x:{',' if grouped else ''}.{digits}f}".rstrip("0").rstrip(".")
     return str(x)
 
 

@@ -8,18 +8,14 @@ from typing import Any
 import traitlets
 
 from workbench.data.views import statistics_rows
-from workbench.widgets._base import COLORS, WorkbenchWidget, esc
+from workbench.widgets._base import COLORS, WorkbenchWidget, esc, fmt
 
 __all__ = ["StatisticsView"]
 
+
 def _fmt(x: Any) -> str:
-    if x is None:
-        return "–"
-    if isinstance(x, float):
-        if x != 0 and (abs(x) >= 1e6 or abs(x) < 1e-3):
-            return f"{x:.3g}"
-        return f"{x:,.3f}".rstrip("0").rstrip(".")
-    return f"{x:,}" if isinstance(x, int) else str(x)
+    """A statistic as ``static/statistics.js`` shows it."""
+    return fmt(x, 3, grouped=True, exponent_from=1e6)
 
 
 def _bars(series: list[list[float]], height: int = 28) -> str:

@@ -11,12 +11,9 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from workbench.data.partial import is_list_type
+
 __all__ = ["Evidence"]
-
-
-def _is_list(type_: pa.DataType) -> bool:
-    return pa.types.is_list(type_) or pa.types.is_large_list(type_) or \
-        pa.types.is_fixed_size_list(type_)
 
 
 class Evidence:
@@ -38,7 +35,7 @@ class Evidence:
 
     def _values(self, column: pa.ChunkedArray) -> tuple[pa.Array, pa.Array | None]:
         """Flat values and, for list columns, the row each value belongs to."""
-        if _is_list(column.type):
+        if is_list_type(column.type):
             arr = column.combine_chunks()
             return pc.list_flatten(arr), pc.list_parent_indices(arr)
         return column.combine_chunks(), None

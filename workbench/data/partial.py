@@ -25,12 +25,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from workbench._ranking import most_frequent
+
 __all__ = [
     "HyperLogLog",
     "NumericPartial",
     "PartialOptions",
     "QuantileSketch",
     "StringPartial",
+    "is_list_type",
     "kind_of",
 ]
 
@@ -48,11 +51,16 @@ class PartialOptions:
 
 # -- type mapping ------------------------------------------------------------------------------
 
+def is_list_type(type_: pa.DataType) -> bool:
+    """A list of any length kind: a feature with several values per row."""
+    return pa.types.is_list(type_) or pa.types.is_large_list(type_) or \
+        pa.types.is_fixed_size_list(type_)
+
+
 def kind_of(type_: pa.DataType) -> str | None:
     """``int``, ``float``, ``string`` or ``bytes`` for an Arrow type (lists: of their values);
     ``None`` for types statistics cannot describe (structs, maps, nulls)."""
-    if pa.types.is_list(type_) or pa.types.is_large_list(type_) or \
-            pa.types.is_fixed_size_list(type_):
+    if is_list_type(type_):
         return kind_of(type_.value_type)
     if pa.types.is_dictionary(type_):
         return kind_of(type_.value_type)
@@ -67,11 +75,6 @@ def kind_of(type_: pa.DataType) -> str | None:
             pa.types.is_fixed_size_binary(type_):
         return "bytes"
     return None
-
-
-def _is_list(type_: pa.DataType) -> bool:
-    return pa.types.is_list(type_) or pa.types.is_large_list(type_) or \
-        pa.types.is_fixed_size_list(type_)
 
 
 def _combine(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -94,7 +97,7 @@ class _Presence:
     def update(self, arr: pa.Array, capacity: int, seed: int) -> pa.Array:
         """Count presence; return the flat array of present values."""
         n = len(arr)
-        if _is_list(arr.type):
+        if is_list_type(arr.type):
             lengths = pc.list_value_length(arr)
             present = n - lengths.null_count
             lens = lengths.drop_null().to_numpy(zero_copy_only=False).astype(np.int64)
@@ -281,7 +284,7 @@ class NumericPartial:
             n_nan = int(nan.sum())
             values = values[~nan]
             # a NaN scalar is a missing value; inside a list it is a dropped value
-            if not _is_list(arr.type):
+            if not is_list_type(arr.type):
                 self.presence.num_missing += n_nan
                 self.presence.num_present -= n_nan
                 self.presence.tot_values -= n_nan
@@ -446,8 +449,7 @@ class StringPartial:
     def _truncate(self) -> None:
         keep = self.options.approx_top_values
         if len(self.counts) > keep:
-            top = sorted(self.counts.items(), key=lambda kv: (-kv[1], kv[0]))[:keep]
-            self.counts = dict(top)
+            self.counts = dict(most_frequent(self.counts, keep))
 
     def _add_approximate(self, values: pa.Array) -> None:
         if pa.types.is_dictionary(values.type):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,11 +27,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
-from workbench.data.partial import NumericPartial, PartialOptions, StringPartial, kind_of
+from workbench._ranking import most_frequent
+from workbench.data.partial import (
+    NumericPartial,
+    PartialOptions,
+    StringPartial,
+    is_list_type,
+    kind_of,
+)
 from workbench.errors import DataError
 
 __all__ = [
     "ALL_EXAMPLES",
+    "DEFAULT_MAX_SLICES",
     "Progress",
     "StatisticsAccumulator",
     "StatsOptions",
@@ -41,6 +49,9 @@ __all__ = [
     "feature_name",
     "feature_statistics",
     "read_statistics",
+    "split_by",
+    "top_slice_values",
+    "top_slices",
     "write_statistics",
 ]
 
@@ -261,7 +272,7 @@ def _numeric_proto(partial: NumericPartial, num: statistics_pb2.NumericStatistic
 
 
 def _ranked(partial: StringPartial) -> list[tuple[Any, float]]:
-    return sorted(partial.counts.items(), key=lambda kv: (-kv[1], _text(kv[0])))
+    return most_frequent(partial.counts, key=_text)
 
 
 def _text(value: Any) -> str:
@@ -334,22 +345,73 @@ def _slice_values(batch: pa.Table | pa.RecordBatch, slice_by: str, source: str) 
         raise DataError(f"cannot slice by '{slice_by}': {source} has no such column",
                         hint=f"use one of: {', '.join(batch.schema.names)}", column=slice_by)
     column = batch.column(slice_by)
-    if kind_of(column.type) not in ("string", "int") or pa.types.is_list(column.type):
+    if kind_of(column.type) not in ("string", "int") or is_list_type(column.type):
         raise DataError(f"cannot slice by '{slice_by}': it is {column.type}, not a categorical "
                         "column", hint="slice by a string or integer column",
                         column=slice_by)
     return column
 
 
+DEFAULT_MAX_SLICES = 20
+
+
+def top_slice_values(column: pa.ChunkedArray | pa.Array, max_slices: int | None,
+                     slice_by: str, notes: list[str] | None = None) -> pa.Array:
+    """The ``max_slices`` most frequent values of a slice column (ties by value), with a note
+    when the column has more."""
+    counts = pc.value_counts(pc.drop_null(column))
+    values, freq = counts.field("values"), counts.field("counts")
+    order = pc.sort_indices(pa.table({"f": freq, "v": values}),
+                            sort_keys=[("f", "descending"), ("v", "ascending")])
+    ranked = values.take(order)
+    if max_slices is not None and len(ranked) > max_slices:
+        note = (f"slice_by '{slice_by}' has {len(ranked):,} values: statistics are computed "
+                f"for the {max_slices} most frequent (raise max_slices for more)")
+        log.info("%s", note)
+        if notes is not None:
+            notes.append(note)
+        ranked = ranked.slice(0, max_slices)
+    return ranked
+
+
+def split_by(batch: pa.Table | pa.RecordBatch, slice_by: str, values: pa.Array
+             ) -> Iterator[tuple[Any, pa.Table | pa.RecordBatch]]:
+    """The rows of ``batch`` per value of ``slice_by`` among ``values``: one filter, one sort,
+    then zero-copy slices of the sorted rows (not one full-table filter per value)."""
+    column = batch.column(slice_by)
+    kept = batch.filter(pc.is_in(column, value_set=values))
+    if kept.num_rows == 0:
+        return
+    order = pc.sort_indices(kept.column(slice_by))
+    kept = kept.take(order)
+    codes = pc.dictionary_encode(kept.column(slice_by))
+    if isinstance(codes, pa.ChunkedArray):
+        codes = codes.combine_chunks()
+    index = codes.indices.to_numpy(zero_copy_only=False)
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(index)) + 1])
+    ends = np.append(starts[1:], len(index))
+    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+        yield codes.dictionary[index[start]].as_py(), kept.slice(start, end - start)
+
+
 def accumulate_statistics(data: Any, *, options: StatsOptions | None = None,
-                          progress: Progress | None = None, slice_by: str | None = None
+                          progress: Progress | None = None, slice_by: str | None = None,
+                          max_slices: int | None = DEFAULT_MAX_SLICES,
+                          notes: list[str] | None = None
                           ) -> tuple[StatisticsAccumulator, dict[Any, StatisticsAccumulator]]:
-    """One pass over ``data``: the statistics of the whole, and per value of ``slice_by``.
-    Accumulators merge (:meth:`StatisticsAccumulator.merge`), e.g. splits into the whole."""
+    """One pass over ``data``: the statistics of the whole, and per value of ``slice_by`` (its
+    ``max_slices`` most frequent values — of the whole table, or of the first batch when
+    ``data`` is streamed; ``None``: every value; a note for ``notes`` when values are left
+    out). Accumulators merge (:meth:`StatisticsAccumulator.merge`), e.g. splits into the
+    whole."""
     options = options or StatsOptions()
     batches, total, source = _batches(data, options)
     whole = StatisticsAccumulator(options)
     slices: dict[Any, StatisticsAccumulator] = {}
+    chosen: pa.Array | None = None
+    if slice_by and isinstance(data, (pa.Table, pa.RecordBatch)):
+        chosen = top_slice_values(_slice_values(data, slice_by, source), max_slices, slice_by,
+                                  notes)
     threads = options.threads or os.cpu_count() or 1
     done = 0
     with ThreadPoolExecutor(max_workers=threads) as pool:
@@ -357,11 +419,12 @@ def accumulate_statistics(data: Any, *, options: StatsOptions | None = None,
             whole.update(batch, pool=pool, source=source)
             if slice_by:
                 column = _slice_values(batch, slice_by, source)
-                vc = pc.value_counts(pc.drop_null(column))
-                for value in vc.field("values").to_pylist():
-                    part = batch.filter(pc.equal(column, pa.scalar(value, column.type)))
-                    slices.setdefault(value, StatisticsAccumulator(options)).update(
-                        part, source=source)
+                if chosen is None:
+                    chosen = top_slice_values(column, max_slices, slice_by, notes)
+                parts = [(slices.setdefault(value, StatisticsAccumulator(options)), part)
+                         for value, part in split_by(batch, slice_by, chosen)]
+                # slices are small: one thread per slice, not per feature of a slice
+                list(pool.map(lambda ap: ap[0].update(ap[1], source=source), parts))
             done += batch.num_rows
             del batch
             pa.default_memory_pool().release_unused()  # keep memory flat over many batches
@@ -380,20 +443,27 @@ def accumulate_statistics(data: Any, *, options: StatsOptions | None = None,
 
 
 def compute_statistics(data: Any, *, name: str = ALL_EXAMPLES, slice_by: str | None = None,
-                       max_slices: int = 20, options: StatsOptions | None = None,
-                       progress: Progress | None = None
+                       max_slices: int | None = DEFAULT_MAX_SLICES,
+                       options: StatsOptions | None = None, progress: Progress | None = None
                        ) -> statistics_pb2.DatasetFeatureStatisticsList:
     """Statistics of ``data`` (one dataset named ``name``), plus one dataset per value of the
     categorical column ``slice_by`` (named ``<column>_<value>``, TFDV's slice names; the
     ``max_slices`` most frequent values)."""
     whole, slices = accumulate_statistics(data, options=options, progress=progress,
-                                          slice_by=slice_by)
+                                          slice_by=slice_by, max_slices=max_slices)
     out = statistics_pb2.DatasetFeatureStatisticsList()
     out.datasets.append(whole.to_proto(name))
-    ranked = sorted(slices.items(), key=lambda kv: (-kv[1].num_examples, str(kv[0])))
-    for value, acc in ranked[:max_slices]:
+    for value, acc in top_slices(slices, max_slices):
         out.datasets.append(acc.to_proto(f"{slice_by}_{value}"))
     return out
+
+
+def top_slices(slices: Mapping[Any, StatisticsAccumulator], limit: int
+               ) -> list[tuple[Any, StatisticsAccumulator]]:
+    """The ``limit`` slices with the most examples, equal sizes in ascending order of the
+    slice value (:func:`workbench._ranking.most_frequent`)."""
+    sizes = {value: acc.num_examples for value, acc in slices.items()}
+    return [(value, slices[value]) for value, _ in most_frequent(sizes, limit)]
 
 
 # -- reading the proto -------------------------------------------------------------------------

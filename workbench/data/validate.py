@@ -17,6 +17,8 @@ from typing import Any
 import pyarrow as pa
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
+from workbench._format import number
+from workbench._ranking import most_frequent
 from workbench.data.compare import jensen_shannon, l_infinity
 from workbench.data.evidence import Evidence
 from workbench.data.report import Comparison, Finding, ValidationReport, anomalies_proto
@@ -66,7 +68,7 @@ def _required(feature: schema_pb2.Feature, schema: schema_pb2.Schema,
 
 def _fmt(x: float) -> str:
     """Up to six significant digits, as TFDV prints numbers."""
-    return f"{x:.6g}"
+    return number(x, 6)
 
 
 def _pct(part: float, whole: float) -> str:
@@ -256,7 +258,7 @@ class _Checker:
             if feature.distribution_constraints.HasField("min_domain_mass") else 0.0
         if not (off / total > max_off or max_off == 0):
             return
-        shown = sorted(missing.items(), key=lambda kv: (-kv[1], kv[0]))
+        shown = most_frequent(missing)
         listed = ", ".join(f"'{v}' ({int(c):,} rows, {_pct(c, total)})" for v, c in shown[:5])
         more = f" and {len(shown) - 5} more" if len(shown) > 5 else ""
         rows = self.evidence.rows_not_in(feature.name, valid)

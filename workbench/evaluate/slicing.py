@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from workbench._ranking import most_frequent
 from workbench.errors import ConfigError
 
 __all__ = ["MISSING", "Slice", "choose_slice_features", "slices_of"]
@@ -62,7 +63,8 @@ def _bucket_label(lo: float, hi: float, last: bool) -> str:
 
 
 def slices_of(table: pa.Table, feature: str, *, buckets: int = 4) -> Iterator[Slice]:
-    """The slices of one feature, most frequent value first (categorical) or in bucket order."""
+    """The slices of one feature: the most frequent values first, equal counts by value
+    (categorical), or in bucket order (numeric)."""
     col = table.column(feature)
     if pa.types.is_integer(col.type) or pa.types.is_floating(col.type) \
             or pa.types.is_boolean(col.type):
@@ -98,13 +100,12 @@ def slices_of(table: pa.Table, feature: str, *, buckets: int = 4) -> Iterator[Sl
         codes[codes == labels.index("")] = -1
     nulls = codes < 0
     counts = np.bincount(codes[codes >= 0], minlength=len(labels))
-    order = np.argsort(-counts, kind="stable")
     index_sorted = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[index_sorted], np.arange(-1, len(labels) + 1))
-    for code in order[:MAX_VALUES]:
-        if counts[code] == 0:
-            continue
+    code_of = {str(labels[code]): int(code) for code in np.flatnonzero(counts)}
+    for label, _ in most_frequent({v: counts[c] for v, c in code_of.items()}, MAX_VALUES):
+        code = code_of[label]
         index = np.sort(index_sorted[bounds[code + 1]:bounds[code + 2]])
-        yield Slice(feature, str(labels[code]), "categorical", index)
+        yield Slice(feature, label, "categorical", index)
     if nulls.any():
         yield Slice(feature, MISSING, "categorical", np.flatnonzero(nulls))

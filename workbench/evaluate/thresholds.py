@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workbench._format import number
 from workbench.errors import ConfigError
 from workbench.evaluate.metrics import HIGHER_IS_BETTER, LOWER_IS_BETTER
 
@@ -140,10 +141,6 @@ def load_thresholds(spec: Any, *, file: str | Path = "", where: str = "threshold
     return out
 
 
-def _fmt(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:.4g}"
-
-
 def check_metrics_exist(thresholds: list[Threshold], metric_names: list[str]) -> None:
     """A threshold on a metric the evaluation does not compute is a configuration error."""
     for t in thresholds:
@@ -183,7 +180,7 @@ def _checks_for(t: Threshold, slice_name: str, value: float | None, base: float 
         passed = value is not None and (value >= limit if bound == "lower" else value <= limit)
         out.append({"metric": t.metric, "slice": slice_name, "kind": "value", "bound": bound,
                     "threshold": limit, "value": value, "passed": bool(passed),
-                    "reason": f"{where} is {_fmt(value)}; it must be {op} {limit:g}"})
+                    "reason": f"{where} is {number(value)}; it must be {op} {limit:g}"})
     if t.direction is None:
         return out
     better = "higher" if t.direction == "higher" else "lower"
@@ -203,14 +200,14 @@ def _checks_for(t: Threshold, slice_name: str, value: float | None, base: float 
             diff = value - base if mode == "absolute" else (
                 (value - base) / abs(base) if base else 0.0)
             passed = diff >= limit if t.direction == "higher" else diff <= limit
-        shown = _fmt(diff) if mode == "absolute" or diff is None else f"{diff:+.2%}"
+        shown = number(diff) if mode == "absolute" or diff is None else f"{diff:+.2%}"
         allowed = f"{limit:+g}" if mode == "absolute" else f"{limit:+.2%}"
         op = ">=" if t.direction == "higher" else "<="
         out.append({"metric": t.metric, "slice": slice_name, "kind": "change", "mode": mode,
                     "direction": t.direction, "threshold": limit, "value": value,
                     "baseline": base, "diff": diff if diff is None else float(f"{diff:.7g}"),
                     "passed": bool(passed),
-                    "reason": (f"{where} is {_fmt(value)} against {_fmt(base)} for the baseline "
-                               f"({mode} change {shown}; {better} is better, it must be "
-                               f"{op} {allowed})")})
+                    "reason": (f"{where} is {number(value)} against {number(base)} for the "
+                               f"baseline ({mode} change {shown}; {better} is better, it must "
+                               f"be {op} {allowed})")})
     return out

@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from workbench.errors import ArtifactError, DataError
+from workbench.features.arrays import raw_feature_arrays
 
 __all__ = [
     "TASKS",
@@ -37,7 +38,6 @@ __all__ = [
     "json_safe",
     "label_targets",
     "predict_keras",
-    "take_rows",
 ]
 
 log = logging.getLogger(__name__)
@@ -140,28 +140,12 @@ class ModelInfo:
 
 def feature_arrays(table: pa.Table, info: ModelInfo, *, source: str = "table"
                    ) -> dict[str, np.ndarray]:
-    """One 1-D array per feature: float32 (null → NaN) or bytes ``S`` (null → b"")."""
-    missing = [f.column for f in info.features if f.column not in table.column_names]
-    if missing:
-        raise DataError(f"{source} lacks the model's feature column(s): {', '.join(missing)}",
-                        hint="export with the splits the model was trained on",
-                        file=source, column=missing[0])
-    out: dict[str, np.ndarray] = {}
-    for f in info.features:
-        col = table.column(f.column)
-        if f.is_string:
-            values = pc.fill_null(pc.cast(col, pa.string()), "").to_numpy(zero_copy_only=False)
-            out[f.name] = np.asarray(values, dtype=object).astype(bytes)
-        else:
-            try:
-                num = pc.cast(col, pa.float32())
-            except pa.ArrowInvalid as err:
-                raise DataError(f"column '{f.column}' of {source} is {col.type}, not numeric",
-                                hint="the model takes it as float32; fix the data type",
-                                file=source, column=f.column) from err
-            out[f.name] = np.asarray(num.to_numpy(zero_copy_only=False),
-                                     dtype=np.float32).reshape(-1)
-    return out
+    """One 1-D array per feature: float32 (null → NaN) or UTF-8 bytes ``S`` (null → b""), as
+    the exported signatures take them (:func:`workbench.features.arrays.raw_feature_arrays`,
+    the conversion training used too)."""
+    return raw_feature_arrays(
+        table, ((f.name, f.column, f.is_string) for f in info.features), where=source,
+        strings="bytes", file=source, hint="export with the splits the model was trained on")
 
 
 def label_targets(table: pa.Table, info: ModelInfo, *, source: str = "table") -> np.ndarray:
@@ -190,10 +174,6 @@ def _label_text(value: Any) -> str:
     if isinstance(value, bool):
         value = int(value)
     return str(value)
-
-
-def take_rows(arrays: Mapping[str, np.ndarray], index: Any) -> dict[str, np.ndarray]:
-    return {k: v[index] for k, v in arrays.items()}
 
 
 def batches(arrays: Mapping[str, np.ndarray], size: int) -> Iterator[dict[str, np.ndarray]]:

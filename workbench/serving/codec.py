@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -410,7 +409,3 @@ def tensor_proto(arr: np.ndarray) -> Any:
         return tf.make_tensor_proto(arr)
     return tensor_pb2.TensorProto(dtype=code, tensor_shape=shape,
                                   tensor_content=np.ascontiguousarray(arr).tobytes())
-
-
-def finite_or_none(x: float) -> float | None:
-    return x if math.isfinite(x) else None

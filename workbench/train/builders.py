@@ -20,7 +20,6 @@ Register one under a short name with :func:`register_builder`.
 
 from __future__ import annotations
 
-import importlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,7 +29,7 @@ import keras
 
 from workbench.errors import ConfigError
 from workbench.features.spec import EncodedInput
-from workbench.registry import Registry
+from workbench.registry import Registry, load_object
 
 __all__ = ["BuildSpec", "build_core", "builders", "get_builder", "register_builder"]
 
@@ -156,25 +155,7 @@ def get_builder(ref: str) -> Builder:
             raise ConfigError(f"unknown model builder '{ref}'",
                               hint=f"use one of: {', '.join(builders())}, or "
                               "'module:function' for your own", parameter="builder") from err
-    module_name, _, func_name = ref.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except Exception as err:  # an import runs arbitrary code; report whatever failed
-        raise ConfigError(
-            f"builder '{ref}': module '{module_name}' does not import "
-            f"({type(err).__name__}: {err})",
-            hint="check the module name and that it is on the Python path (the project "
-            "folder is); the builder parameter takes 'module:function'",
-            parameter="builder") from err
-    func = getattr(module, func_name, None)
-    if not callable(func):
-        have = sorted(n for n in dir(module) if callable(getattr(module, n)) and
-                      not n.startswith("_"))
-        raise ConfigError(f"builder '{ref}': module '{module_name}' has no function "
-                          f"'{func_name}'",
-                          hint=f"its functions: {', '.join(have) or 'none'}",
-                          parameter="builder")
-    return func
+    return load_object(ref, what="model builder", parameter="builder")
 
 
 def build_core(ref: str, spec: BuildSpec) -> keras.Model:

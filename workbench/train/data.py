@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from workbench.errors import DataError
+from workbench.features.arrays import raw_feature_arrays
 from workbench.features.spec import FeaturePlan
 
 __all__ = [
@@ -46,25 +47,13 @@ def require_label(table: pa.Table, label: str, split: str) -> None:
 
 def feature_arrays(table: pa.Table, plan: FeaturePlan, *, split: str = "train"
                    ) -> dict[str, np.ndarray]:
-    """Raw feature columns by input name, each ``(n, 1)``: float32 with NaN, or str with ``""``."""
-    missing = [f.name for f in plan.features if f.name not in table.column_names]
-    if missing:
-        raise DataError(f"the {split} split lacks the model's feature column(s) "
-                        f"{', '.join(missing)}",
-                        hint="evaluate and serve with data that has the training columns",
-                        split=split)
-    out: dict[str, np.ndarray] = {}
-    for f in plan.features:
-        col = table.column(f.name)
-        if f.kind == "numeric":
-            values = pc.cast(col, pa.float64(), safe=False).to_numpy(zero_copy_only=False)
-            out[f.input] = values.astype(np.float32).reshape(-1, 1)
-        else:
-            if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
-                col = pc.cast(col, pa.string())
-            filled = pc.fill_null(col, "")
-            out[f.input] = filled.to_numpy(zero_copy_only=False).astype(object).reshape(-1, 1)
-    return out
+    """Raw feature columns by input name, each ``(n, 1)`` (a Keras input of shape (1,)): float32
+    with NaN, or str with ``""`` (:func:`workbench.features.arrays.raw_feature_arrays`)."""
+    arrays = raw_feature_arrays(
+        table, ((f.input, f.name, f.kind != "numeric") for f in plan.features),
+        where=f"the {split} split", split=split,
+        hint="evaluate and serve with data that has the training columns")
+    return {name: values.reshape(-1, 1) for name, values in arrays.items()}
 
 
 def check_finite(arrays: Mapping[str, np.ndarray], plan: FeaturePlan, *,
