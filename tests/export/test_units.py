@@ -3,7 +3,6 @@ recommendation rule, converter-error parsing, preprocessing constants, notebook 
 
 from __future__ import annotations
 
-import inspect
 import math
 from pathlib import Path
 
@@ -139,12 +138,12 @@ def test_representative_rows_needs_enough_rows() -> None:
 def test_apply_preprocessing_from_constants() -> None:
     spec = {"inputs": [
         {"name": "amount__pre", "feature": "amount", "dtype": "float32",
-         "steps": [{"op": "normalize", "mean": [10.0], "variance": [4.0], "epsilon": 1e-7}]},
+         "ops": [{"op": "normalize", "mean": [10.0], "variance": [4.0], "epsilon": 1e-7}]},
         {"name": "country__pre", "feature": "country", "dtype": "float32",
-         "steps": [{"op": "lookup", "vocabulary": ["[UNK]", "DE", "FR"], "num_oov_indices": 1,
+         "ops": [{"op": "lookup", "vocabulary": ["[UNK]", "DE", "FR"], "num_oov_indices": 1,
                     "oov_index": 0, "output_mode": "one_hot", "depth": 3, "keys": "string"}]},
         {"name": "hour__pre", "feature": "hour", "dtype": "int64",
-         "steps": [{"op": "bucketize", "boundaries": [6.0, 18.0], "output_mode": "int",
+         "ops": [{"op": "bucketize", "boundaries": [6.0, 18.0], "output_mode": "int",
                     "depth": 3}]},
     ]}
     out = apply_preprocessing(spec, {"amount": np.array([12.0, 8.0], np.float32),
@@ -158,26 +157,3 @@ def test_apply_preprocessing_from_constants() -> None:
 def test_json_safe() -> None:
     assert json_safe({"a": float("nan"), "b": [np.float32(1.5), np.inf], "c": np.int64(3)}) == \
         {"a": None, "b": [1.5, None], "c": 3}
-
-
-@pytest.mark.parametrize("notebook, function", [
-    ("04_export.ipynb", "workbench.export.stage:export_model"),
-    ("05_tflite.ipynb", "workbench.export.tflite_stage:convert_tflite"),
-])
-def test_notebook_parameters_match_the_library(notebook: str, function: str) -> None:
-    import importlib
-
-    import papermill
-
-    params = papermill.inspect_notebook(str(NOTEBOOKS / notebook))
-    module, name = function.split(":")
-    sig = inspect.signature(getattr(importlib.import_module(module), name))
-    kwargs = {k: v.default for k, v in sig.parameters.items() if k != "step"}
-    renamed = {"recommend": "recommend_rule"}
-    own = {k for k in params if k not in ("run_dir", "step", "mode")}
-    assert {renamed.get(k, k) for k in own} == set(kwargs)
-    for key in own:
-        default = eval(params[key]["default"])  # noqa: S307 - literal defaults of our notebook
-        want = kwargs[renamed.get(key, key)]
-        assert default == (list(want) if isinstance(want, tuple) else want), key
-        assert params[key]["help"], f"parameter {key} has no comment"

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from workbench.errors import ConfigError
+from workbench.pipeline.cache import fingerprint
 from workbench.pipeline.runner import Runner
 from workbench.project import Project
 
@@ -23,19 +24,24 @@ def runner(fixture_project: Path) -> Runner:
     return Runner(Project.load(fixture_project))
 
 
+def _key(runner: Runner, run, stage, params) -> tuple[str, dict[str, str]]:  # noqa: ANN001
+    found = fingerprint(run, stage, params, runner.project.root)
+    return found.key, found.parts
+
+
 def test_parts_change_with_what_they_cover(runner: Runner, fixture_project: Path) -> None:
     run = runner.store.create()
     stage = runner.pipeline.stage("01_produce")
-    key, parts = runner._fingerprint(run, stage, {"value": 1, "repeat": 3})
+    key, parts = _key(runner, run, stage, {"value": 1, "repeat": 3})
     assert set(parts) == {"notebook", "library", "parameters", "files"}
-    key2, parts2 = runner._fingerprint(run, stage, {"value": 2, "repeat": 3})
+    key2, parts2 = _key(runner, run, stage, {"value": 2, "repeat": 3})
     assert key2 != key and {k for k in parts if parts[k] != parts2[k]} == {"parameters"}
     data = fixture_project / "data.csv"
     data.write_text("a\n1\n")
-    key3, parts3 = runner._fingerprint(run, stage, {"value": 1, "repeat": 3,
+    key3, parts3 = _key(runner, run, stage, {"value": 1, "repeat": 3,
                                                     "path": "data.csv"})
     data.write_text("a\n1\n2\n")
-    _, parts4 = runner._fingerprint(run, stage, {"value": 1, "repeat": 3, "path": "data.csv"})
+    _, parts4 = _key(runner, run, stage, {"value": 1, "repeat": 3, "path": "data.csv"})
     assert parts3["files"] != parts4["files"]  # a changed input file is a new input
 
 
@@ -43,13 +49,13 @@ def test_hook_joins_the_key(runner: Runner) -> None:
     run = runner.store.create()
     stage = dataclasses.replace(runner.pipeline.stage("01_produce"),
                                 fingerprint_hook=f"{__name__}:hook")
-    key, parts = runner._fingerprint(run, stage, {"value": 1})
+    key, parts = _key(runner, run, stage, {"value": 1})
     assert "hook" in parts
     SEEN["baseline"] = "b"
     try:
-        assert runner._fingerprint(run, stage, {"value": 1})[0] != key
+        assert _key(runner, run, stage, {"value": 1})[0] != key
     finally:
         SEEN["baseline"] = "a"
     broken = dataclasses.replace(stage, fingerprint_hook="no.such.module:f")
     with pytest.raises(ConfigError, match="cannot be imported"):
-        runner._fingerprint(run, broken, {"value": 1})
+        _key(runner, run, broken, {"value": 1})

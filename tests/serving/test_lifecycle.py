@@ -47,7 +47,7 @@ def test_canary_then_promote_then_rollback(live, exports):
     pushed = live.push(exports[2], MODEL)
     change = ctl.deploy(MODEL, pushed.version, label="canary")
     assert change.labels_after == {"stable": stable, "canary": pushed.version}
-    assert len(change.steps) == 2            # versions first, then labels
+    assert len(change.moves) == 2            # versions first, then labels
     rest = ctl.rest
     row = rows(1, seed=2)
     by_label = {lab: rest.predict(MODEL, instances=row, label=lab)[0]["probabilities"]

@@ -179,7 +179,7 @@ def test_step_artifacts_round_trip_and_hash_checks(store: RunStore) -> None:
     assert later.load("card") == {"rows": 3}  # unique name resolves across steps
     assert later.load("data/card") == {"rows": 3}  # short step name
     assert (later.path("model") / "weights.bin").exists()
-    assert later.record["inputs"]["01_data/table"] == art.sha256
+    assert later.record.inputs["01_data/table"] == art.sha256
     # a changed byte is caught on read
     path = run.path / "01_data" / "card.json"
     path.write_text('{"rows": 4}\n')
@@ -225,12 +225,12 @@ def test_interactive_open_attaches_to_latest_run(store: RunStore) -> None:
     assert not step.headless
     step.gate("g", False, ["too small"])
     record = step.finish()
-    assert record["state"] == "gate_failed"
+    assert record.state == "gate_failed" and record.failed_gates["g"].reasons == ["too small"]
     view = open_step("01_x", mode="view", store=store)  # a failed gate is still viewable
     assert view.mode == "view" and view.run.path == step.run.path
     again = open_step("01_x", store=store)
     assert again.run.path == step.run.path
-    assert again.record["state"] == "running" and again.record["gates"] == {}
+    assert again.record.state == "running" and again.record.gates == {}
 
 
 def test_interactive_step_of_a_dead_kernel_reads_interrupted(store: RunStore) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from workbench.runs import RunStore
+from workbench.runs.record import Gate, StepRecord
 from workbench.runs.step import Step
 from workbench.widgets import DataCardView, RunsView, gate_banner
 
@@ -17,8 +18,11 @@ def test_data_card_static_picture_lists_columns() -> None:
 
 
 def test_gate_banner_says_why() -> None:
-    html = gate_banner({"g": {"passed": False, "reasons": ["age: 3 values below 0"]}}).data
+    html = gate_banner({"g": Gate("g", False, ["age: 3 values below 0"])}).data
     assert "gate g failed" in html and "age: 3 values below 0" in html
+    record = StepRecord("s", gates={"ok": Gate("ok", True), "<b>": Gate("<b>", False, ["<i>"])})
+    html = gate_banner(record).data
+    assert "gate ok passed" in html and "&lt;b&gt;" in html and "<li>&lt;i&gt;</li>" in html
 
 
 def test_runs_view_loads_details_of_the_selected_run(tmp_path) -> None:

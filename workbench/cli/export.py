@@ -22,7 +22,7 @@ def register(cli: click.Group) -> None:
         from workbench.export.integrity import verify_export
 
         try:
-            report = verify_export(model_dir, public_key)
+            report = verify_export(model_dir, public_key, full=True)
         except IntegrityError as err:
             for word in ("changed", "added", "missing"):
                 for name in filter(None, str(err.context.get(word, "")).split(",")):

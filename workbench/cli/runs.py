@@ -7,7 +7,9 @@ from typing import Any
 
 import click
 
+from workbench._format import number
 from workbench.project import Project
+from workbench.runs.record import RunRecord
 from workbench.runs.report import run_details, runs_overview
 
 __all__ = ["echo_run", "format_table", "register"]
@@ -29,29 +31,21 @@ def _duration(seconds: Any) -> str:
     return f"{seconds:.1f}s" if seconds < 120 else f"{seconds / 60:.1f}m"
 
 
-def _gates(manifest: dict[str, Any]) -> dict[str, str]:
-    out = {}
-    for step, record in manifest.get("steps", {}).items():
-        for gate, result in record.get("gates", {}).items():
-            out[f"{step}.{gate}"] = "pass" if result.get("passed") else "FAIL"
-    return out
+def _gates(manifest: RunRecord) -> dict[str, str]:
+    return {f"{step}.{gate.name}": "pass" if gate.passed else "FAIL"
+            for step, gate in manifest.gates()}
 
 
-def _metrics(manifest: dict[str, Any]) -> dict[str, Any]:
-    out = {}
-    for step, record in manifest.get("steps", {}).items():
-        for name, value in record.get("metrics", {}).items():
-            if isinstance(value, (int, float, str, bool)):
-                out[f"{step}.{name}"] = value
-    return out
+def _metrics(manifest: RunRecord) -> dict[str, Any]:
+    return {f"{step}.{name}": value for step, record in manifest.steps.items()
+            for name, value in record.metrics.items()
+            if isinstance(value, (int, float, str, bool))}
 
 
 def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.6g}"
     if isinstance(value, (dict, list)):
         return json.dumps(value, sort_keys=True)
-    return "" if value is None else str(value)
+    return number(value, 6, missing="")
 
 
 def echo_run(d: dict[str, Any]) -> None:
@@ -135,7 +129,7 @@ def register(cli: click.Group) -> None:
     def compare_cmd(run_a: str, run_b: str, show_all: bool) -> None:
         """Parameters, metrics and gates of two runs side by side."""
         store = Project.find().store()
-        a, b = store.open(run_a).read(), store.open(run_b).read()
+        a, b = store.open(run_a).record(), store.open(run_b).record()
         for title, left, right in (
             ("parameters", _step_params(a), _step_params(b)),
             ("metrics", _metrics(a), _metrics(b)),
@@ -153,14 +147,11 @@ def register(cli: click.Group) -> None:
                 rows.append([key, _fmt(x), _fmt(y), delta])
             click.secho(f"\n{title}", bold=True)
             if rows:
-                click.echo(format_table(rows, ["", a["run_id"], b["run_id"], "change"]))
+                click.echo(format_table(rows, ["", a.run_id, b.run_id, "change"]))
             else:
                 click.echo("  (identical)" if left or right else "  (none)")
 
 
-def _step_params(manifest: dict[str, Any]) -> dict[str, Any]:
-    out = {}
-    for step, record in manifest.get("steps", {}).items():
-        for name, value in record.get("parameters", {}).items():
-            out[f"{step}.{name}"] = value
-    return out
+def _step_params(manifest: RunRecord) -> dict[str, Any]:
+    return {f"{step}.{name}": value for step, record in manifest.steps.items()
+            for name, value in record.parameters.items()}

@@ -23,16 +23,17 @@ from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
 from workbench.data.schema import read_schema
 from workbench.errors import WorkbenchError
+from workbench.runs.lineage import find_blessed
+from workbench.runs.record import RunRecord, StepRecord
 from workbench.runs.step import Step
-from workbench.runs.store import DONE_STEP_STATES, Run
-from workbench.stages import DATA_VALIDATION, EVALUATE
+from workbench.runs.store import Run
+from workbench.stages import DATA_VALIDATION
 
 __all__ = ["Baseline", "SchemaChoice", "bundled_schema_path", "choose_schema", "find_baseline"]
 
 log = logging.getLogger(__name__)
 
 DATA_STEP = DATA_VALIDATION
-EVALUATE_STEP = EVALUATE
 GATE = "data_validation"
 
 
@@ -62,30 +63,6 @@ class Baseline:
         return {"run": self.run.id, "why": self.why, "description": self.description}
 
 
-def _data_step_usable(manifest: dict[str, Any]) -> bool:
-    record = manifest.get("steps", {}).get(DATA_STEP, {})
-    return record.get("state") in DONE_STEP_STATES and \
-        "stats_train" in record.get("artifacts", {})
-
-
-def _blessed(run: Run, manifest: dict[str, Any]) -> bool:
-    record = manifest.get("steps", {}).get(EVALUATE_STEP, {})
-    if record.get("state") not in DONE_STEP_STATES or \
-            "blessing" not in record.get("artifacts", {}):
-        return False
-    try:
-        blessing = Step(run, EVALUATE_STEP, "view").load("blessing")
-    except WorkbenchError as err:
-        log.warning("ignoring the blessing of run %s: %s", run.id, err)
-        return False
-    return isinstance(blessing, dict) and blessing.get("blessed") is True
-
-
-def _gate_passed(manifest: dict[str, Any]) -> bool:
-    gate = manifest.get("steps", {}).get(DATA_STEP, {}).get("gates", {}).get(GATE, {})
-    return gate.get("passed") is True
-
-
 def _card_dataset(card: dict[str, Any]) -> str | None:
     if "dataset" in card:
         return card["dataset"]
@@ -106,26 +83,23 @@ def _same_data(run: Run, label: str | None, dataset: str | None) -> bool:
     return card.get("label") == label and _card_dataset(card) == dataset
 
 
+def _usable(run: Run, record: RunRecord, label: str | None, dataset: str | None) -> bool:
+    return (record.done(DATA_STEP) and record.artifact(DATA_STEP, "stats_train") is not None
+            and _same_data(run, label, dataset))
+
+
 def find_baseline(step: Step, *, label: str | None = None,
                   dataset: str | None = None) -> Baseline | None:
     """The run this step's data is compared with (see the module docstring), or None. With a
     ``label``, only runs of the same data count: same label, same bundled ``dataset`` (None:
     data read from a file)."""
-    candidates = []
-    for run in reversed(step.store.runs()):
-        if run.path == step.run.path:
-            continue
-        try:
-            manifest = run.read()
-        except WorkbenchError:
-            continue
-        if _data_step_usable(manifest) and _same_data(run, label, dataset):
-            candidates.append((run, manifest))
-    for run, manifest in candidates:
-        if _blessed(run, manifest):
-            return Baseline(run, "blessed")
-    for run, manifest in candidates:
-        if _gate_passed(manifest):
+    blessed, _ = find_blessed(step.store, exclude=step.run, accept=lambda run, record: (
+        "" if _usable(run, record, label, dataset) else None))
+    if blessed is not None:
+        return Baseline(blessed, "blessed")
+    for run, record in step.store.newest_first(exclude=step.run):
+        gate = (record.step(DATA_STEP) or StepRecord(DATA_STEP)).gate(GATE)
+        if gate is not None and gate.passed and _usable(run, record, label, dataset):
             return Baseline(run, "gate_passed")
     return None
 
@@ -174,7 +148,7 @@ def cache_key(run: Run, stage: str, params: dict[str, Any]) -> dict[str, Any] | 
     baseline = find_baseline(Step(run, stage, "view"), label=label or None, dataset=dataset)
     if baseline is None:
         return None
-    record = baseline.run.step_record(DATA_STEP) or {}
+    stats = baseline.run.record().artifact(DATA_STEP, "stats_train")
     return {"run": baseline.run.id, "why": baseline.why,
-            "stats": record.get("artifacts", {}).get("stats_train", {}).get("sha256")}
+            "stats": stats.sha256 if stats else None}
 

@@ -10,15 +10,15 @@ so both are measured on the same rows.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from workbench.errors import ConfigError, WorkbenchError
-from workbench.runs.atomic import hash_path
-from workbench.runs.store import DONE_STEP_STATES, Run, RunStore
+from workbench.runs.lineage import find_blessed, is_blessed
+from workbench.runs.step import Step
+from workbench.runs.store import Run, RunStore
 from workbench.stages import TRAIN
 
 __all__ = ["Baseline", "find_baseline"]
@@ -42,42 +42,18 @@ class Baseline:
         return {"model_sha256": self.model_sha256, "builder": self.info.get("builder")}
 
 
-def _artifact(run: Run, manifest: dict[str, Any], step: str, name: str
-              ) -> tuple[Path, str] | None:
-    record = manifest.get("steps", {}).get(step, {}).get("artifacts", {}).get(name)
-    if not record:
-        return None
-    path = run.path / record["path"]
+def _candidate(run: Run, label: str, task: str) -> tuple[Baseline | None, str]:
+    """The run's trained model as a baseline for ``label``/``task``, or why it cannot be one.
+    Its artifacts are read through a view step, so their hashes are checked."""
+    step = Step(run, TRAIN_STEP, "view")
     try:
-        if path.exists() and hash_path(path) == record["sha256"]:
-            return path, record["sha256"]
-    except OSError:
-        return None
-    return None
-
-
-def _candidate(run: Run, step: str, label: str, task: str, *, blessed: bool = True
-               ) -> tuple[Baseline | None, str]:
-    try:
-        manifest = run.read()
-    except WorkbenchError as err:
-        return None, f"{run.id}: unreadable manifest ({err.message})"
-    if blessed:
-        record = manifest.get("steps", {}).get(step, {})
-        if record.get("state") not in DONE_STEP_STATES:
-            return None, ""
-        blessing = _artifact(run, manifest, step, "blessing")
-        if blessing is None or not json.loads(blessing[0].read_text()).get("blessed"):
-            return None, ""
-    info_art = _artifact(run, manifest, TRAIN_STEP, "model_info")
-    model_art = _artifact(run, manifest, TRAIN_STEP, "model")
-    if info_art is None or model_art is None:
-        return None, f"{run.id}: blessed, but its model is missing or changed"
-    info = json.loads(info_art[0].read_text())
+        info = step.load("model_info")
+        model = step.artifact("model")
+    except WorkbenchError:
+        return None, "its model is missing or changed"
     if info.get("label") != label or info.get("task") != task:
-        return None, (f"{run.id}: blessed, but for label '{info.get('label')}' "
-                      f"({info.get('task')})")
-    return Baseline(run.id, model_art[0], model_art[1], info), ""
+        return None, f"for label '{info.get('label')}' ({info.get('task')})"
+    return Baseline(run.id, model.path, model.sha256, info), ""
 
 
 def stable_run(ref: str, repository: str | Path = "") -> str:
@@ -111,7 +87,7 @@ def stable_run(ref: str, repository: str | Path = "") -> str:
                           ) from err
 
 
-def find_baseline(store: RunStore, *, exclude: Run, step: str, label: str, task: str,
+def find_baseline(store: RunStore, *, exclude: Run, label: str, task: str,
                   ref: str = "") -> Baseline | None:
     """``ref``: empty for the latest blessed run, ``none`` for no baseline, ``stable`` /
     ``stable:<model>`` for the version serving as stable, or a run id."""
@@ -122,23 +98,19 @@ def find_baseline(store: RunStore, *, exclude: Run, step: str, label: str, task:
         ref = stable_run(ref)
     if ref:
         run = store.open(ref)
-        found, why = _candidate(run, step, label, task, blessed=not serving)
-        if found is None:
+        found, why = _candidate(run, label, task)
+        if found is None or (not serving and not is_blessed(run)):
             raise ConfigError(f"run {run.id} cannot be the baseline: "
-                              f"{why.split(': ', 1)[-1] if why else 'its model was not blessed'}",
+                              f"{why or 'its model was not blessed'}",
                               hint="name a run whose 03_evaluate blessed a model for the same "
                               "label, or leave baseline empty", parameter="baseline")
         return found
-    skipped: list[str] = []
-    for run in reversed(store.runs()):
-        if run.path == exclude.path:
-            continue
-        found, why = _candidate(run, step, label, task)
-        if found is not None:
-            found.skipped = skipped
-            return found
-        if why:
-            skipped.append(why)
-    if skipped:
-        log.info("no baseline; skipped: %s", "; ".join(skipped))
-    return None
+    found_run, skipped = find_blessed(store, exclude=exclude, accept=lambda run, _: (
+        _candidate(run, label, task)[1]))
+    if found_run is None:
+        if skipped:
+            log.info("no baseline; skipped: %s", "; ".join(skipped))
+        return None
+    found, _ = _candidate(found_run, label, task)
+    found.skipped = skipped
+    return found

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.errors import ConfigError, IntegrityError
-from workbench.runs.atomic import atomic_write_bytes, sha256_file
+from workbench.runs.atomic import atomic_write_bytes, file_digest
 
 __all__ = [
     "MANIFEST_NAME",
@@ -115,7 +115,7 @@ def write_manifest(model_dir: str | os.PathLike[str]) -> Path:
     no longer matches, so it is removed.
     """
     root = _require_dir(model_dir)
-    files = {rel: sha256_file(p) for rel, p in _covered_files(root).items()}
+    files = {rel: file_digest(p) for rel, p in _covered_files(root).items()}
     path = atomic_write_bytes(root / MANIFEST_NAME, _manifest_bytes(files))
     (root / SIGNATURE_NAME).unlink(missing_ok=True)
     log.info("integrity manifest of %s: %d files", root, len(files))
@@ -340,8 +340,13 @@ def _check_signature(root: Path, raw: bytes, public_key_path: str | os.PathLike[
 
 
 def verify_export(model_dir: str | os.PathLike[str],
-                  public_key_path: str | os.PathLike[str] | None = None) -> IntegrityReport:
+                  public_key_path: str | os.PathLike[str] | None = None, *,
+                  full: bool = False, contents: bool = True) -> IntegrityReport:
     """Check every file of an export against its manifest (and the signature, given a key).
+    A file this process already hashed, unchanged since (same inode, size, mtime and ctime), is
+    not read again unless ``full`` (:func:`~workbench.runs.atomic.file_digest`). Without
+    ``contents`` only the file list and the signature are checked: for a copy of an export
+    whose bytes were verified already.
 
     Raises :class:`~workbench.errors.IntegrityError` naming every file that changed, was added
     or is missing (the first one in ``context['file']``).
@@ -350,7 +355,7 @@ def verify_export(model_dir: str | os.PathLike[str],
     raw, recorded = _read_manifest(root)
     present = _covered_files(root)
     changed = sorted(rel for rel in recorded.keys() & present.keys()
-                     if sha256_file(present[rel]) != recorded[rel])
+                     if contents and file_digest(present[rel], full=full) != recorded[rel])
     added = sorted(present.keys() - recorded.keys())
     missing = sorted(recorded.keys() - present.keys())
     problems = ([f"changed: {r}" for r in changed] + [f"added: {r}" for r in added]

@@ -146,7 +146,7 @@ def split_preprocessing(model: Any, info: ModelInfo) -> tuple[Any, dict[str, Any
         while name in used:
             name += "_"
         used.add(name)
-        entries.append({"name": name, "feature": feature, "steps": steps,
+        entries.append({"name": name, "feature": feature, "ops": steps,
                         "dtype": str(tensor.dtype), "shape": [None, *tensor.shape[1:]]})
     order = {n: i for i, n in enumerate(info.names)}
     pairs = sorted(zip(entries, [b[2] for b in boundary.values()], strict=True),
@@ -219,7 +219,7 @@ def apply_preprocessing(spec: Mapping[str, Any], arrays: Mapping[str, np.ndarray
     out = {}
     for entry in spec["inputs"]:
         x = np.asarray(arrays[entry["feature"]]).reshape(-1, 1)
-        for step in entry["steps"]:
+        for step in entry["ops"]:
             x = _apply_step(x, step)
         dtype = np.dtype(entry["dtype"]) if entry["dtype"] != "string" else None
         out[entry["name"]] = x.astype(dtype) if dtype is not None else x

@@ -7,9 +7,6 @@ stops at the first failed gate or failed stage, and reports progress through a :
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
 import logging
 import os
 import shutil
@@ -18,20 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workbench.errors import (
-    ConfigError,
-    GateFailed,
-    IntegrityError,
-    RunStoreError,
-    StageFailed,
-    WorkbenchError,
-)
-from workbench.pipeline.environment import collect_environment, library_digest
-from workbench.pipeline.params import effective_parameters, resolve_parameters
+from workbench.errors import ConfigError, GateFailed, RunStoreError, StageFailed
+from workbench.pipeline.cache import find_cached, fingerprint, link_step
+from workbench.pipeline.environment import collect_environment
+from workbench.pipeline.params import effective_parameters, plain, resolve_parameters
 from workbench.pipeline.spec import Pipeline, Stage
 from workbench.project import Project
-from workbench.runs.step import artifact_problem
-from workbench.runs.store import DONE_STEP_STATES, Run, RunStore, now_iso
+from workbench.runs.record import RunState, StepRecord, StepState
+from workbench.runs.step import verify_step
+from workbench.runs.store import Run, RunStore, now_iso
 
 __all__ = ["Reporter", "RunOptions", "Runner"]
 
@@ -73,36 +65,6 @@ class RunOptions:
     cell_timeout: float | None = None
 
 
-def notebook_digest(path: Path) -> str:
-    """Hash of what a notebook computes: cell types and sources, not outputs or metadata."""
-    nb = json.loads(path.read_text(encoding="utf-8"))
-    h = hashlib.sha256()
-    for cell in nb.get("cells", []):
-        source = cell.get("source", "")
-        source = "".join(source) if isinstance(source, list) else source
-        h.update(cell.get("cell_type", "").encode() + b"\0" + source.encode("utf-8") + b"\0")
-    return h.hexdigest()
-
-
-def _file_fingerprints(values: dict[str, Any], root: Path) -> dict[str, Any]:
-    """Stat fingerprints of parameters that name existing files (as TFX fingerprints inputs)."""
-    out = {}
-    for name, value in sorted(values.items()):
-        if not isinstance(value, str) or not value or len(value) > 4096:
-            continue
-        path = Path(value) if os.path.isabs(value) else root / value
-        with contextlib.suppress(OSError):
-            if path.is_file():
-                st = path.stat()
-                out[name] = [str(path.resolve()), st.st_size, st.st_mtime_ns]
-            elif path.is_dir():
-                files = sorted(p for p in path.rglob("*") if p.is_file())
-                out[name] = [str(path.resolve()), len(files),
-                             sum(p.stat().st_size for p in files),
-                             max((p.stat().st_mtime_ns for p in files), default=0)]
-    return out
-
-
 class Runner:
     def __init__(self, project: Project, pipeline: Pipeline | None = None,
                  reporter: Reporter | None = None) -> None:
@@ -124,38 +86,36 @@ class Runner:
                                            assignments=options.assignments)
             self._check_needs_available(targets)
             run = self.store.create(
-                parameters={k: _plain(v) for k, v in {**(options.params_file or {}),
-                                                      **options.assignments}.items()},
+                parameters={k: plain(v) for k, v in {**(options.params_file or {}),
+                                                     **options.assignments}.items()},
                 pipeline=self.pipeline.names,
                 environment=collect_environment(self.project.root),
             )
-            run.update(lambda m: m.update(
-                selection=[s.name for s in targets],
-                overrides={k: _plain(v) for k, v in overrides.items()}))
+            run.set(selection=[s.name for s in targets],
+                    overrides={k: plain(v) for k, v in overrides.items()})
         started = time.monotonic()
         with run.owned():
-            run.update(lambda m: m.update(state="running", ended=None))
+            run.set(state=RunState.RUNNING, ended=None)
             self.reporter.run_started(run, targets, bool(options.resume))
             try:
                 for stage in targets:
                     self._stage(run, stage, overrides.get(stage.name, {}), options)
             except GateFailed:
-                self._end_run(run, "gate_failed", started)
+                self._end_run(run, RunState.GATE_FAILED, started)
                 raise
             except KeyboardInterrupt:
-                self._end_run(run, "interrupted", started)
+                self._end_run(run, RunState.INTERRUPTED, started)
                 raise
             except BaseException:
-                self._end_run(run, "failed", started)
+                self._end_run(run, RunState.FAILED, started)
                 raise
-            self._end_run(run, "succeeded", started)
+            self._end_run(run, RunState.SUCCEEDED, started)
         return run
 
     # -- internals -----------------------------------------------------------------------------
-    def _end_run(self, run: Run, state: str, started: float) -> None:
+    def _end_run(self, run: Run, state: RunState, started: float) -> None:
         seconds = time.monotonic() - started
-        run.update(lambda m: m.update(state=state, ended=now_iso(),
-                                      duration_s=round(seconds, 3)))
+        run.set(state=state, ended=now_iso(), duration_s=round(seconds, 3))
         self.reporter.run_finished(run, state, seconds)
 
     def _prepare_resume(self, options: RunOptions) -> tuple[Run, list[Stage], dict[str, Any]]:
@@ -165,127 +125,65 @@ class Runner:
                 "--resume continues a run with the stages and parameters it started with",
                 hint="drop -p/--params/--from/--to/--only, or start a new run to change them")
         run = self.store.open(options.resume)
-        manifest = run.read()
+        manifest = run.record()
         if run.is_owned():
             raise RunStoreError(f"run {run.id} is still being executed",
                                 hint="wait for it, or stop that process first")
-        names = manifest.get("selection") or manifest.get("pipeline") or []
+        names = manifest.selection or manifest.pipeline or []
         try:
             targets = [self.pipeline.stage(n) for n in names]
         except ConfigError as err:
             raise ConfigError(f"run {run.id} has stages the current pipeline lacks: {err}",
                               hint="restore the stage in workbench.yaml, or start a new run"
                               ) from err
-        return run, targets, manifest.get("overrides", {})
+        return run, targets, manifest.overrides or {}
 
     def _stage(self, run: Run, stage: Stage, overrides: dict[str, Any],
                options: RunOptions) -> None:
-        record = run.step_record(stage.name) or {}
-        if options.resume and record.get("state") in DONE_STEP_STATES:
+        if options.resume and run.record().done(stage.name):
             self.reporter.stage_skipped(stage, "finished earlier in this run")
             return
         for need in stage.needs:
             self._ensure_need(run, stage, need)
         params = effective_parameters(stage, overrides)
-        fingerprint, parts = self._fingerprint(run, stage, params)
+        key = fingerprint(run, stage, params, self.project.root)
         if stage.cache and not options.force:
-            source = self._find_cached(stage, fingerprint, run)
+            source = find_cached(self.store, stage, key.key, run)
             if source is not None:
-                self._link_step(source, run, stage.name, state="cached")
+                link_step(source, run, stage.name, state=StepState.CACHED)
                 self.reporter.stage_reused(stage, source, "same notebook, parameters and inputs")
                 return
-        self._execute(run, stage, overrides, params, fingerprint, parts, options)
+        self._execute(run, stage, overrides, params, key.key, key.parts, options)
 
     def _check_needs_available(self, targets: list[Stage]) -> None:
         """Refuse before a run is created when a stage needs results nobody has."""
         chosen = {s.name for s in targets}
         for stage in targets:
             for need in stage.needs:
-                if need in chosen:
-                    continue
-                if self.store.latest(lambda m, n=need: m.get("steps", {}).get(n, {})
-                                     .get("state") in DONE_STEP_STATES) is None:
+                if need not in chosen and self.store.latest_with(need) is None:
                     raise ConfigError(
                         f"stage {stage.name} needs the results of {need}, and no run has them",
                         hint=f"run it first: workbench run --to {need}")
 
     def _ensure_need(self, run: Run, stage: Stage, need: str) -> None:
         """Make sure a stage's input step is in the run and intact (its recorded hashes enter
-        the stage's cache key, so a changed file must be caught here, not trusted)."""
-        if (run.step_record(need) or {}).get("state") in DONE_STEP_STATES:
-            _verify_step(run, need)
+        the stage's cache key, so a changed file must be caught here, not trusted). A check
+        that already hashed the content in this run is reused (:mod:`workbench.runs.verify`)."""
+        if run.record().done(need):
+            verify_step(run, need)
             return
-        source = self.store.latest(
-            lambda m: m.get("steps", {}).get(need, {}).get("state") in DONE_STEP_STATES
-            and m["run_id"] != run.id)
+        source = self.store.latest_with(need, exclude=run)
         if source is None:
             raise ConfigError(
                 f"stage {stage.name} needs the results of {need}, and no run has them",
                 hint=f"run it first: workbench run --to {need}")
-        _verify_step(source, need)
-        self._link_step(source, run, need, state="cached")
+        verify_step(source, need)
+        link_step(source, run, need, state=StepState.CACHED)
         self.reporter.stage_reused(self.pipeline.stage(need), source,
                                    f"input of {stage.name}")
 
-    def _fingerprint(self, run: Run, stage: Stage,
-                     params: dict[str, Any]) -> tuple[str, dict[str, str]]:
-        """The cache key of a stage execution, and the hash of each part (kept in the step
-        record, so a cache miss can be explained: which part changed). Input artifacts are
-        not in the key: a candidate is checked against the inputs it actually read
-        (:meth:`_find_cached`)."""
-        material = {
-            "notebook": notebook_digest(stage.notebook),
-            "library": library_digest(),
-            "parameters": {k: _plain(v) for k, v in sorted(params.items())},
-            "files": _file_fingerprints(params, self.project.root),
-        }
-        if stage.fingerprint_hook:
-            material["hook"] = _call_hook(stage.fingerprint_hook, run, stage.name, params)
-        parts = {k: _digest(v) for k, v in material.items()}
-        return _digest(parts), parts
-
-    def _find_cached(self, stage: Stage, fingerprint: str, run: Run) -> Run | None:
-        """The newest earlier execution of ``stage`` with the same key whose recorded inputs
-        (every artifact it read, with its hash) equal this run's, and whose own artifacts are
-        intact. As TFX: same component, same parameters, same input artifacts."""
-        current = _artifact_hashes(run)
-        for candidate in reversed(self.store.runs()):
-            if candidate.path == run.path:
-                continue
-            try:
-                record = candidate.read().get("steps", {}).get(stage.name, {})
-            except WorkbenchError:
-                continue
-            if record.get("fingerprint") != fingerprint or \
-                    record.get("state") not in DONE_STEP_STATES:
-                continue
-            if any(current.get(ref) != digest
-                   for ref, digest in record.get("inputs", {}).items()):
-                continue
-            if not any(artifact_problem(candidate.path / a["path"], a)
-                       for a in record.get("artifacts", {}).values()):
-                return candidate
-        return None
-
-    def _link_step(self, source: Run, run: Run, step: str, *, state: str) -> None:
-        """Bring a finished step of another run into this one (hard links; artifacts are
-        immutable, so sharing inodes is safe)."""
-        record = dict(source.step_record(step) or {})
-        target = run.step_dir(step)
-        _clear(target)
-        src = source.step_dir(step)
-        if src.is_dir():
-            tmp = target.with_name(f".{step}.link-tmp")
-            _clear(tmp)
-            shutil.copytree(src, tmp, copy_function=_link_or_copy,
-                            ignore=shutil.ignore_patterns(".*.tmp"))
-            os.replace(tmp, target)
-        record.update(state=state, cached_from=record.get("cached_from") or source.id,
-                      linked=now_iso())
-        run.update(lambda m: m.setdefault("steps", {}).__setitem__(step, record))
-
     def _execute(self, run: Run, stage: Stage, overrides: dict[str, Any],
-                 params: dict[str, Any], fingerprint: str, parts: dict[str, str],
+                 params: dict[str, Any], key: str, parts: dict[str, str],
                  options: RunOptions) -> None:
         import papermill
         from papermill.exceptions import PapermillExecutionError
@@ -297,21 +195,16 @@ class Runner:
         step_dir.mkdir(parents=True)
         output = step_dir / stage.notebook.name
         execution = self.project.execution()
-        run.update(lambda m: m.setdefault("steps", {}).__setitem__(stage.name, {
-            "state": "running",
-            "executor": "runner",
-            "pid": os.getpid(),
-            "started": now_iso(),
-            "notebook": output.relative_to(run.path).as_posix(),
-            "source_notebook": str(stage.notebook),
-            "parameters": {k: _plain(v) for k, v in params.items()},
-            "overrides": {k: _plain(v) for k, v in overrides.items()},
-            "fingerprint": fingerprint,
-            "fingerprint_parts": parts,
-        }))
+        run.put_step(StepRecord(
+            stage.name, StepState.RUNNING, executor="runner", pid=os.getpid(),
+            started=now_iso(), notebook=output.relative_to(run.path).as_posix(),
+            source_notebook=str(stage.notebook),
+            parameters={k: plain(v) for k, v in params.items()},
+            overrides={k: plain(v) for k, v in overrides.items()},
+            fingerprint=key, fingerprint_parts=parts))
         self.reporter.stage_started(stage, run)
         started = time.monotonic()
-        injected = {**{k: _plain(v) for k, v in overrides.items()},
+        injected = {**{k: plain(v) for k, v in overrides.items()},
                     "run_dir": str(run.path), "step": stage.name, "mode": "compute"}
         try:
             papermill.execute_notebook(
@@ -327,92 +220,36 @@ class Runner:
                 "cell": err.exec_count, "ename": err.ename, "evalue": err.evalue,
                 "source": err.source})
         except KeyboardInterrupt:
-            run.update_step(stage.name, state="interrupted", ended=now_iso())
+            run.update_step(stage.name, state=StepState.INTERRUPTED, ended=now_iso())
             raise
         except Exception as err:  # kernel died, timed out, or could not start
             self._fail(run, stage, started, output, {
                 "cell": None, "ename": type(err).__name__, "evalue": str(err).strip()})
         seconds = time.monotonic() - started
-        record = run.step_record(stage.name) or {}
-        if not record.get("completed"):
+        record = run.step(stage.name) or StepRecord(stage.name)
+        if not record.completed:
             self._fail(run, stage, started, output, {
                 "cell": None, "ename": "IncompleteStage",
                 "evalue": "the notebook ended without calling step.finish()"})
-        failed = {g: r for g, r in record.get("gates", {}).items() if not r.get("passed")}
-        state = "gate_failed" if failed else "succeeded"
+        failed = record.failed_gates
+        state = StepState.GATE_FAILED if failed else StepState.SUCCEEDED
         run.update_step(stage.name, state=state, ended=now_iso(), duration_s=round(seconds, 3))
         self.reporter.stage_finished(stage, state, seconds)
         if failed:
-            gate, result = next(iter(failed.items()))
-            raise GateFailed(stage.name, gate, result.get("reasons", []),
-                             notebook=str(output), run=run.id)
+            gate = next(iter(failed.values()))
+            raise GateFailed(stage.name, gate.name, gate.reasons, notebook=str(output),
+                             run=run.id)
 
     def _fail(self, run: Run, stage: Stage, started: float, output: Path,
               error: dict[str, Any]) -> None:
         seconds = time.monotonic() - started
-        run.update_step(stage.name, state="failed", ended=now_iso(),
+        run.update_step(stage.name, state=StepState.FAILED, ended=now_iso(),
                         duration_s=round(seconds, 3), error=error)
-        self.reporter.stage_finished(stage, "failed", seconds)
+        self.reporter.stage_finished(stage, StepState.FAILED, seconds)
         where = f"cell [{error['cell']}]" if error.get("cell") else "the notebook"
         raise StageFailed(
             f"stage {stage.name} failed in {where}: {error['ename']}: {error['evalue']}",
             stage=stage.name, notebook=str(output), run=run.id)
-
-
-def _call_hook(ref: str, run: Run, stage: str, params: dict[str, Any]) -> Any:
-    import importlib
-
-    module_name, _, func_name = ref.partition(":")
-    try:
-        func = getattr(importlib.import_module(module_name), func_name)
-    except (ImportError, AttributeError) as err:
-        raise ConfigError(f"fingerprint hook '{ref}' of stage {stage} cannot be imported: {err}",
-                          hint="give module:function of an importable function") from err
-    return func(run, stage, params)
-
-
-def _digest(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _plain(value: Any) -> Any:
-    """Unwrap command-line values (which remember their text) into plain data."""
-    if hasattr(value, "value") and hasattr(value, "text"):
-        return value.value
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
-
-
-def _artifact_hashes(run: Run) -> dict[str, str]:
-    """``{"step/name": sha256}`` of every artifact in the run."""
-    return {f"{step}/{name}": art["sha256"]
-            for step, record in run.read().get("steps", {}).items()
-            for name, art in record.get("artifacts", {}).items()}
-
-
-def _verify_step(run: Run, step: str) -> None:
-    """Every artifact of ``step`` still has its recorded hash; else an IntegrityError naming
-    the files."""
-    changed = []
-    for art in (run.step_record(step) or {}).get("artifacts", {}).values():
-        problem = artifact_problem(run.path / art["path"], art)
-        if problem:
-            changed.append(f"{art['path']} ({problem})")
-    if changed:
-        raise IntegrityError(
-            f"artifacts of step {step} in run {run.id} changed after they were written: "
-            f"{', '.join(changed)}",
-            hint=f"re-run the step (workbench run --from {step} --force); never edit run "
-            "artifacts by hand", run=run.id, step=step)
-
-
-def _link_or_copy(src: str, dst: str) -> None:
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copy2(src, dst)
 
 
 def _clear(path: Path) -> None:

@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,12 +24,15 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_json",
     "atomic_write_text",
+    "file_digest",
+    "file_identity",
     "hash_path",
     "sha256_file",
     "sha256_tree",
     "tree_changes",
     "tree_digest",
     "tree_hashes",
+    "tree_identities",
 ]
 
 _CHUNK = 1 << 20
@@ -121,18 +125,64 @@ def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
         shutil.rmtree(old, ignore_errors=True)
 
 
+#: Set to a file path, every content hash appends "<bytes>\t<path>" to it (counts the bytes
+#: hashed, across processes; see bench/bench_hashing.py).
+HASH_LOG_ENV = "WORKBENCH_HASH_LOG"
+#: A file changed this recently may change again within the file system's timestamp tick
+#: without its stat changing, so its hash is not remembered (git's "racily clean" entries).
+RACY_NS = 50_000_000
+_memo: dict[tuple[int, ...], str] = {}
+
+
 def sha256_file(path: str | os.PathLike[str]) -> str:
+    """The sha256 of a file's bytes, read from disk (every call reads the whole file)."""
     h = hashlib.sha256()
+    size = 0
     with open(path, "rb") as fh:
         while chunk := fh.read(_CHUNK):
             h.update(chunk)
+            size += len(chunk)
+    log = os.environ.get(HASH_LOG_ENV)
+    if log:
+        with open(log, "a", encoding="utf-8") as out:
+            out.write(f"{size}\t{os.path.abspath(path)}\n")
     return h.hexdigest()
 
 
-def tree_hashes(path: str | os.PathLike[str]) -> dict[str, str]:
+def file_identity(st: os.stat_result) -> list[int]:
+    """What changes whenever a file's content does: inode, size, mtime and ctime (ctime cannot
+    be set back by ``touch``/``utime``; a rename keeps all four)."""
+    return [st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+
+def file_digest(path: str | os.PathLike[str], *, full: bool = False) -> str:
+    """:func:`sha256_file`, remembered for the process by the file's identity (device, inode,
+    size, mtime, ctime): the same unchanged file is read once. ``full`` always reads."""
+    st = os.stat(path)
+    key = (st.st_dev, *file_identity(st))
+    if not full and key in _memo:
+        return _memo[key]
+    started = time.time_ns()
+    digest = sha256_file(path)
+    after = os.stat(path)
+    if (after.st_dev, *file_identity(after)) == key and key[-1] < started - RACY_NS:
+        _memo[key] = digest
+    return digest
+
+
+def tree_hashes(path: str | os.PathLike[str], *, full: bool = False) -> dict[str, str]:
     """sha256 of every file under a directory, by relative path, in sorted order."""
     root = Path(path)
-    return {f.relative_to(root).as_posix(): sha256_file(f)
+    return {f.relative_to(root).as_posix(): file_digest(f, full=full)
+            for f in sorted(p for p in root.rglob("*") if p.is_file())}
+
+
+def tree_identities(path: str | os.PathLike[str]) -> dict[str, list[int]]:
+    """:func:`file_identity` of a file (key ``""``) or of every file under a directory."""
+    root = Path(path)
+    if not root.is_dir():
+        return {"": file_identity(root.stat())}
+    return {f.relative_to(root).as_posix(): file_identity(f.stat())
             for f in sorted(p for p in root.rglob("*") if p.is_file())}
 
 
@@ -144,9 +194,9 @@ def tree_digest(hashes: dict[str, str]) -> str:
     return h.hexdigest()
 
 
-def sha256_tree(path: str | os.PathLike[str]) -> str:
+def sha256_tree(path: str | os.PathLike[str], *, full: bool = False) -> str:
     """Hash of a directory: every file's relative path and content, in sorted order."""
-    return tree_digest(tree_hashes(path))
+    return tree_digest(tree_hashes(path, full=full))
 
 
 def tree_changes(before: dict[str, str], after: dict[str, str]) -> list[str]:
@@ -157,7 +207,7 @@ def tree_changes(before: dict[str, str], after: dict[str, str]) -> list[str]:
     return out
 
 
-def hash_path(path: str | os.PathLike[str]) -> str:
-    """``sha256_file`` for a file, ``sha256_tree`` for a directory."""
+def hash_path(path: str | os.PathLike[str], *, full: bool = False) -> str:
+    """:func:`file_digest` for a file, :func:`sha256_tree` for a directory."""
     p = Path(path)
-    return sha256_tree(p) if p.is_dir() else sha256_file(p)
+    return sha256_tree(p, full=full) if p.is_dir() else file_digest(p, full=full)

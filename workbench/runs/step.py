@@ -25,16 +25,12 @@ from typing import Any
 
 from workbench.errors import ArtifactError, IntegrityError, RunStoreError, WorkbenchError
 from workbench.runs.artifacts import get_kind, guess_kind
-from workbench.runs.atomic import (
-    default_mode,
-    hash_path,
-    tree_changes,
-    tree_digest,
-    tree_hashes,
-)
-from workbench.runs.store import DONE_STEP_STATES, Run, RunStore, now_iso
+from workbench.runs.atomic import default_mode, hash_path, tree_digest, tree_hashes
+from workbench.runs.record import ArtifactRecord, Gate, RunRecord, StepRecord, StepState
+from workbench.runs.store import Run, RunStore, now_iso
+from workbench.runs.verify import check_artifact, settled_identities
 
-__all__ = ["MODES", "Artifact", "Step", "open_step"]
+__all__ = ["MODES", "Artifact", "Step", "open_step", "verify_step"]
 
 MODES = ("compute", "view")
 
@@ -104,8 +100,13 @@ class Step:
         return path
 
     @property
-    def record(self) -> dict[str, Any]:
-        return self.run.step_record(self.name) or {}
+    def record(self) -> StepRecord:
+        """This step's record in the run (an empty one before the step wrote anything)."""
+        return self.run.step(self.name) or StepRecord(self.name)
+
+    @property
+    def gates(self) -> dict[str, Gate]:
+        return self.record.gates
 
     def _check_writable(self, what: str) -> None:
         if not self.computing:
@@ -155,22 +156,12 @@ class Step:
                   meta: dict[str, Any], files: dict[str, str] | None = None) -> Artifact:
         size = (sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
                 if path.is_dir() else path.stat().st_size)
-        record = {
-            "path": path.relative_to(self.run.path).as_posix(),
-            "kind": kind,
-            "sha256": digest,
-            "bytes": size,
-            "created": now_iso(),
-            "meta": meta,
-        }
-        if files is not None:  # per-file hashes name the file when a directory changes
-            record["files"] = files
-
-        def change(m: dict[str, Any]) -> None:
-            step = m.setdefault("steps", {}).setdefault(self.name, {"state": "running"})
-            step.setdefault("artifacts", {})[name] = record
-
-        self.run.update(change)
+        # files per-file hashes name the file when a directory changes; seen: the content was
+        # just hashed at these identities, so later checks need not hash it again
+        record = ArtifactRecord(name, path.relative_to(self.run.path).as_posix(), kind, digest,
+                                bytes=size, created=now_iso(), meta=meta, files=files,
+                                seen=settled_identities(path))
+        self.run.edit(lambda r: r.step_or_new(self.name).artifacts.__setitem__(name, record))
         self._last = Artifact(self.name, name, path, kind, digest, meta)
         return self._last
 
@@ -178,44 +169,37 @@ class Step:
         """Merge metrics into the step's record (numbers, strings or small dicts)."""
         self._check_writable("log metrics")
         values = {**(metrics or {}), **more}
-
-        def change(m: dict[str, Any]) -> None:
-            step = m.setdefault("steps", {}).setdefault(self.name, {"state": "running"})
-            step.setdefault("metrics", {}).update(values)
-
-        return self.run.update(change)["steps"][self.name]["metrics"]
+        record = self.run.edit(lambda r: r.step_or_new(self.name).metrics.update(values))
+        return record.steps[self.name].metrics
 
     def gate(self, name: str, passed: bool, reasons: list[str] | None = None,
-             **details: Any) -> dict[str, Any]:
+             **details: Any) -> Gate:
         """Record the result of gate ``name``. A failed gate stops ``workbench run`` after this
         stage; the notebook itself runs on, so its views show why."""
         self._check_writable("record a gate")
-        result = {"passed": bool(passed), "reasons": list(reasons or []), "at": now_iso(),
-                  **details}
-
-        def change(m: dict[str, Any]) -> None:
-            step = m.setdefault("steps", {}).setdefault(self.name, {"state": "running"})
-            step.setdefault("gates", {})[name] = result
-
-        self.run.update(change)
+        result = Gate(name, bool(passed), list(reasons or []), now_iso(), details)
+        self.run.edit(lambda r: r.step_or_new(self.name).gates.__setitem__(name, result))
         return result
 
-    def finish(self) -> dict[str, Any]:
+    def finish(self) -> StepRecord:
         """Mark the notebook as having reached its end. Interactive steps also get their final
         state here; headless steps get it from the runner. In view mode nothing changes."""
-        record = self.record
         if not self.computing:
-            return record
-        failed = [g for g, r in record.get("gates", {}).items() if not r.get("passed")]
-        fields: dict[str, Any] = {"completed": now_iso()}
-        if not self.headless:
-            fields.update(state="gate_failed" if failed else "succeeded", ended=now_iso(),
-                          duration_s=round(time.monotonic() - self._started, 3))
-        return self.run.update_step(self.name, **fields)
+            return self.record
+        seconds = round(time.monotonic() - self._started, 3)
+
+        def change(r: RunRecord) -> None:
+            step = r.step_or_new(self.name)
+            step.completed = now_iso()
+            if not self.headless:
+                step.state = StepState.GATE_FAILED if step.failed_gates else StepState.SUCCEEDED
+                step.ended, step.duration_s = now_iso(), seconds
+
+        return self.run.edit(change).steps[self.name]
 
     # -- reading -------------------------------------------------------------------------------
-    def _resolve(self, ref: str) -> tuple[str, str]:
-        steps: dict[str, Any] = self.run.read().get("steps", {})
+    def _resolve(self, ref: str, record: RunRecord) -> tuple[str, str]:
+        steps = record.steps
         if "/" in ref:
             step_ref, name = ref.split("/", 1)
             for step in steps:
@@ -225,9 +209,10 @@ class Step:
                 f"run {self.run.id} has no step '{step_ref}'",
                 hint=f"steps in this run: {', '.join(steps) or 'none'}",
             )
-        if ref in steps.get(self.name, {}).get("artifacts", {}):
+        own = steps.get(self.name)
+        if own is not None and ref in own.artifacts:
             return self.name, ref
-        owners = [s for s, r in steps.items() if ref in r.get("artifacts", {})]
+        owners = [s for s, r in steps.items() if ref in r.artifacts]
         if len(owners) == 1:
             return owners[0], ref
         if owners:
@@ -235,36 +220,40 @@ class Step:
                                 hint=f"name the step, e.g. '{owners[-1]}/{ref}'")
         return self.name, ref
 
-    def artifact(self, ref: str, *, record_input: bool = True) -> Artifact:
-        """The artifact named ``ref`` (``name`` or ``step/name``), after checking its hash."""
-        step, name = self._resolve(ref)
-        record = (self.run.step_record(step) or {}).get("artifacts", {}).get(name)
+    def artifact(self, ref: str, *, record_input: bool = True, full: bool = False) -> Artifact:
+        """The artifact named ``ref`` (``name`` or ``step/name``), after checking its hash (once
+        per content: see :mod:`workbench.runs.verify`; ``full`` hashes it regardless)."""
+        manifest = self.run.record()
+        step, name = self._resolve(ref, manifest)
+        owner = manifest.step(step)
+        record = owner.artifacts.get(name) if owner else None
         if record is None:
-            have = sorted((self.run.step_record(step) or {}).get("artifacts", {}))
+            have = sorted(owner.artifacts) if owner else []
             raise ArtifactError(
                 f"step {step} of run {self.run.id} has no artifact '{name}'",
                 hint=(f"its artifacts: {', '.join(have)}" if have else
                       f"run step {step} first (workbench run --to {step})"),
                 run=self.run.id, step=step,
             )
-        path = self.run.path / record["path"]
+        path = record.location(self.run.path)
         if not path.exists():
             raise ArtifactError(f"artifact {step}/{name} is registered but {path} is missing",
                                 hint=f"re-run step {step}", path=str(path))
-        problem = artifact_problem(path, record)
-        if problem:
+        verdict = check_artifact(self.run.path, record, full=full)
+        if verdict.problem:
             raise IntegrityError(
                 f"artifact {step}/{name} at {path} has changed since it was written "
-                f"({problem})",
+                f"({verdict.problem})",
                 hint=f"re-run step {step} to regenerate it; do not edit run artifacts by hand",
                 path=str(path),
             )
-        if record_input and self.computing and step != self.name:
-            digest = record["sha256"]
-            self.run.update(lambda m: m["steps"].setdefault(self.name, {"state": "running"})
-                            .setdefault("inputs", {}).__setitem__(f"{step}/{name}", digest))
-        return Artifact(step, name, path, record["kind"], record["sha256"],
-                        record.get("meta", {}))
+        as_input = (record_input and self.computing and step != self.name
+                    and manifest.step_or_new(self.name).inputs.get(f"{step}/{name}")
+                    != record.sha256)
+        if verdict.seen is not None or as_input:
+            self.run.edit(lambda r: _note_read(r, self.name if as_input else None, step, name,
+                                               record.sha256, verdict.seen))
+        return Artifact(step, name, path, record.kind, record.sha256, record.meta)
 
     def path(self, ref: str) -> Path:
         """Checked path of an artifact (for files other libraries open themselves)."""
@@ -288,29 +277,44 @@ class Step:
         return get_kind(art.kind).load(art.path)
 
     def has(self, ref: str) -> bool:
+        manifest = self.run.record()
         try:
-            step, name = self._resolve(ref)
+            step, name = self._resolve(ref, manifest)
         except ArtifactError:
             return False
-        return name in (self.run.step_record(step) or {}).get("artifacts", {})
+        return manifest.artifact(step, name) is not None
 
 
-def artifact_problem(path: Path, record: dict[str, Any]) -> str | None:
-    """None when ``path`` still has its recorded hash; else what differs (for a directory,
-    file by file when the record has per-file hashes)."""
-    if not path.exists():
-        return "it is missing"
-    if path.is_dir():
-        files = tree_hashes(path)
-        if tree_digest(files) == record["sha256"]:
-            return None
-        if "files" in record:
-            return "; ".join(tree_changes(record["files"], files))
-        return "a file in it changed"
-    digest = hash_path(path)
-    if digest == record["sha256"]:
-        return None
-    return f"sha256 {digest[:12]}…, recorded {record['sha256'][:12]}…"
+def _note_read(record: RunRecord, reader: str | None, step: str, name: str, digest: str,
+               seen: dict[str, list[int]] | None) -> None:
+    """Record, in one manifest write, that ``reader`` read an artifact (its cache inputs) and
+    the identities at which the artifact was just found intact."""
+    if reader is not None:
+        record.step_or_new(reader).inputs[f"{step}/{name}"] = digest
+    art = record.artifact(step, name)
+    if seen is not None and art is not None and art.sha256 == digest:
+        art.seen = seen
+
+
+def verify_step(run: Run, step: str, *, full: bool = False) -> None:
+    """Every artifact of ``step`` still has its recorded hash (checked once per content, see
+    :mod:`workbench.runs.verify`); else an IntegrityError naming the files."""
+    record = run.step(step)
+    changed, seen = [], {}
+    for art in (record.artifacts.values() if record else ()):
+        verdict = check_artifact(run.path, art, full=full)
+        if verdict.problem:
+            changed.append(f"{art.path} ({verdict.problem})")
+        elif verdict.seen is not None:
+            seen[art.name] = (art.sha256, verdict.seen)
+    if seen:
+        run.edit(lambda r: [_note_read(r, None, step, n, d, ids) for n, (d, ids) in seen.items()])
+    if changed:
+        raise IntegrityError(
+            f"artifacts of step {step} in run {run.id} changed after they were written: "
+            f"{', '.join(changed)}",
+            hint=f"re-run the step (workbench run --from {step} --force); never edit run "
+            "artifacts by hand", run=run.id, step=step)
 
 
 def _replace(tmp: Path, final: Path) -> None:
@@ -336,9 +340,11 @@ def _remove(path: Path) -> None:
             path.unlink()
 
 
-def open_step(step: str, run_dir: str = "", mode: str = "compute", *,
+def open_step(step: Any, run_dir: str = "", mode: str = "compute", *,
               store: RunStore | None = None) -> Step:
-    """Open ``step`` for a stage notebook, from the notebook's parameters.
+    """Open a step for a stage notebook, from the notebook's parameters: a stage's declared
+    parameters (:class:`workbench.params.StageParams`; their ``step``, ``run_dir`` and
+    ``mode``), or those three as strings.
 
     ``run_dir`` empty means: in compute mode, the latest run not being executed right now (or a
     new interactive run when there is none); in view mode, the latest run where this step
@@ -346,13 +352,17 @@ def open_step(step: str, run_dir: str = "", mode: str = "compute", *,
     """
     from workbench.project import Project
 
+    if not isinstance(step, str):
+        step, run_dir, mode = step.step, step.run_dir, step.mode
+    if mode not in MODES:
+        raise WorkbenchError(f"unknown mode '{mode}'", hint=f"use one of: {', '.join(MODES)}")
     if run_dir:
         run = Run(run_dir)
     else:
         store = store or Project.find().store()
         if mode == "view":
-            run = store.latest(lambda m: m.get("steps", {}).get(step, {}).get("state")
-                               in (*DONE_STEP_STATES, "gate_failed"))
+            finished = (StepState.SUCCEEDED, StepState.CACHED, StepState.GATE_FAILED)
+            run = store.latest(lambda r: (r.step(step) or StepRecord(step)).state in finished)
             if run is None:
                 raise RunStoreError(f"no run in {store.root} has finished step {step} yet",
                                     hint="run the pipeline first: workbench run")
@@ -362,11 +372,11 @@ def open_step(step: str, run_dir: str = "", mode: str = "compute", *,
                 run = store.create(state="interactive")
     if mode == "view":
         return Step(run, step, "view")
-    record = run.step_record(step) or {}
-    headless = record.get("state") == "running" and record.get("executor") == "runner" \
-        and run.is_owned()
+    record = run.step(step)
+    headless = record is not None and record.state == StepState.RUNNING \
+        and record.executor == "runner" and run.is_owned()
     if not headless:
-        run.update_step(step, state="running", executor="interactive", pid=os.getpid(),
+        run.update_step(step, state=StepState.RUNNING, executor="interactive", pid=os.getpid(),
                         host=socket.gethostname(), started=now_iso(), completed=None,
                         gates={})
     return Step(run, step, "compute", headless=headless)

@@ -23,6 +23,7 @@ import json
 import os
 import secrets
 import socket
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -32,8 +33,17 @@ from filelock import FileLock, Timeout
 
 from workbench.errors import NotARunError, RunLockedError, RunStoreError
 from workbench.runs.atomic import atomic_write_json
+from workbench.runs.record import (
+    DONE_STEP_STATES,
+    SCHEMA_VERSION,
+    RunRecord,
+    RunState,
+    StepRecord,
+    StepState,
+)
 
 __all__ = [
+    "DONE_STEP_STATES",
     "MANIFEST",
     "RUN_STATES",
     "STEP_STATES",
@@ -43,13 +53,13 @@ __all__ = [
 ]
 
 MANIFEST = "run.json"
-SCHEMA_VERSION = 1
-RUN_STATES = ("created", "running", "succeeded", "failed", "gate_failed", "interrupted", "interactive")
-STEP_STATES = ("pending", "running", "succeeded", "cached", "failed", "gate_failed", "interrupted")
-DONE_STEP_STATES = ("succeeded", "cached")
+RUN_STATES = tuple(RunState)
+STEP_STATES = tuple(StepState)
 _MANIFEST_LOCK = ".manifest.lock"
 _OWNER_LOCK = ".owner.lock"
 _LOCK_TIMEOUT_S = 30.0
+#: a manifest rewritten this recently is parsed again on every read (its stat could repeat)
+_FRESH_NS = 50_000_000
 
 
 def now_iso() -> str:
@@ -69,7 +79,8 @@ def _alive(pid: Any, host: Any) -> bool:
 
 
 class Run:
-    """One run folder. Reads are always fresh from disk; writes go through :meth:`update`."""
+    """One run folder. Reads are fresh from disk (parsed again only when ``run.json`` changed);
+    writes are locked read-modify-writes through :meth:`edit`."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path).resolve()
@@ -81,6 +92,7 @@ class Run:
                 path=str(self.path),
             )
         self._owner_fd: int | None = None
+        self._cache: tuple[tuple[int, ...], dict[str, Any]] | None = None
 
     def __repr__(self) -> str:
         return f"Run({self.id!r})"
@@ -89,19 +101,43 @@ class Run:
     def id(self) -> str:
         return self.path.name
 
-    # -- manifest ------------------------------------------------------------------------------
-    def read(self) -> dict[str, Any]:
-        """The manifest as stored, with ``interrupted`` derived for a dead owner."""
-        manifest = self._read_raw()
-        run_dead = manifest.get("state") == "running" and not self.is_owned()
+    # -- reading -------------------------------------------------------------------------------
+    def record(self) -> RunRecord:
+        """The manifest, typed, with ``interrupted`` derived for a dead owner."""
+        record = RunRecord.from_dict(self._cached_raw())
+        run_dead = record.state == RunState.RUNNING and not self.is_owned()
         if run_dead:
-            manifest["state"] = "interrupted"
-        for record in manifest.get("steps", {}).values():
-            if record.get("state") != "running":
+            record.state = RunState.INTERRUPTED
+        for step in record.steps.values():
+            if step.state != StepState.RUNNING:
                 continue
-            if run_dead or (record.get("executor") == "interactive"
-                            and not _alive(record.get("pid"), record.get("host"))):
-                record["state"] = "interrupted"
+            if run_dead or (step.executor == "interactive" and not _alive(step.pid, step.host)):
+                step.state = StepState.INTERRUPTED
+        return record
+
+    def read(self) -> dict[str, Any]:
+        """The manifest as JSON data (for ``workbench runs show --json`` and tests); code reads
+        :meth:`record`."""
+        return self.record().to_dict()
+
+    def step(self, name: str) -> StepRecord | None:
+        """The record of step ``name``, or None when the run has no such step."""
+        return self.record().step(name)
+
+    def _cached_raw(self) -> dict[str, Any]:
+        """The stored JSON, parsed again only when the file's stat changed (and always while
+        it is fresher than the timestamp tick). Shared: never mutate it."""
+        path = self.path / MANIFEST
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return self._read_raw()
+        key = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        if self._cache is not None and self._cache[0] == key:
+            return self._cache[1]
+        manifest = self._read_raw()
+        if st.st_ctime_ns < time.time_ns() - _FRESH_NS:
+            self._cache = (key, manifest)
         return manifest
 
     def _read_raw(self) -> dict[str, Any]:
@@ -123,6 +159,7 @@ class Run:
             )
         return manifest
 
+    # -- writing -------------------------------------------------------------------------------
     @contextlib.contextmanager
     def _manifest_lock(self) -> Iterator[None]:
         lock = FileLock(str(self.path / _MANIFEST_LOCK))
@@ -137,17 +174,37 @@ class Run:
             ) from err
 
     def update(self, change: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
-        """Locked read-modify-write of the manifest; ``change`` edits the dict in place."""
+        """Locked read-modify-write of the stored JSON; ``change`` edits the dict in place.
+        The low level under :meth:`edit`, which code uses."""
         with self._manifest_lock():
             manifest = self._read_raw()
             change(manifest)
             manifest["updated"] = now_iso()
             atomic_write_json(self.path / MANIFEST, manifest)
+            self._cache = None
             return manifest
 
+    def edit(self, change: Callable[[RunRecord], Any]) -> RunRecord:
+        """Locked read-modify-write of the typed record; ``change`` edits it in place."""
+        result: list[RunRecord] = []
+
+        def apply(manifest: dict[str, Any]) -> None:
+            record = RunRecord.from_dict(manifest)
+            change(record)
+            manifest.clear()
+            manifest.update(record.to_dict())
+            result.append(record)
+
+        self.update(apply)
+        return result[0]
+
+    def set(self, **fields: Any) -> RunRecord:
+        """Set top-level fields of the record (state, ended, duration_s, selection …)."""
+        return self.edit(lambda r: _assign(r, fields))
+
     @property
-    def state(self) -> str:
-        return self.read()["state"]
+    def state(self) -> RunState:
+        return self.record().state
 
     # -- ownership -----------------------------------------------------------------------------
     def is_owned(self) -> bool:
@@ -181,7 +238,7 @@ class Run:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            owner = self._read_raw().get("owner", {})
+            owner = self.record().owner or {}
             raise RunLockedError(
                 f"run {self.id} is being executed by pid {owner.get('pid', '?')} on "
                 f"{owner.get('host', '?')} since {owner.get('since', '?')}",
@@ -190,8 +247,8 @@ class Run:
             ) from None
         self._owner_fd = fd
         try:
-            self.update(lambda m: m.__setitem__(
-                "owner", {"pid": os.getpid(), "host": socket.gethostname(), "since": now_iso()}))
+            self.set(owner={"pid": os.getpid(), "host": socket.gethostname(),
+                            "since": now_iso()})
             yield self
         finally:
             self._owner_fd = None
@@ -202,17 +259,23 @@ class Run:
     def step_dir(self, step: str) -> Path:
         return self.path / step
 
-    def step_record(self, step: str) -> dict[str, Any] | None:
-        return self.read().get("steps", {}).get(step)
+    def update_step(self, step: str, **fields: Any) -> StepRecord:
+        """Set fields of the step's record (creating it, ``pending``, when new)."""
+        record = self.edit(lambda r: _assign(r.step_or_new(step, StepState.PENDING), fields))
+        return record.steps[step]
 
-    def update_step(self, step: str, **fields: Any) -> dict[str, Any]:
-        """Merge ``fields`` into the step's record (creating it when new)."""
+    def put_step(self, record: StepRecord) -> None:
+        """Replace the step's whole record."""
+        self.edit(lambda r: r.steps.__setitem__(record.name, record))
 
-        def change(m: dict[str, Any]) -> None:
-            record = m.setdefault("steps", {}).setdefault(step, {"state": "pending"})
-            record.update(fields)
 
-        return self.update(change)["steps"][step]
+def _assign(record: Any, fields: dict[str, Any]) -> None:
+    """Set dataclass fields of a record; a name it has no field for is kept in ``extra``."""
+    for name, value in fields.items():
+        if name != "extra" and hasattr(record, name):
+            setattr(record, name, value)
+        else:
+            record.extra[name] = value
 
 
 class RunStore:
@@ -247,18 +310,10 @@ class RunStore:
                     raise RunStoreError(f"run {run_id} already exists in {self.root}") from None
         else:  # pragma: no cover - 100 collisions of a random suffix in one second
             raise RunStoreError("could not allocate a run id")
-        manifest = {
-            "schema_version": SCHEMA_VERSION,
-            "run_id": rid,
-            "created": now_iso(),
-            "updated": now_iso(),
-            "state": state,
-            "pipeline": list(pipeline or []),
-            "parameters": dict(parameters or {}),
-            "environment": dict(environment or {}),
-            "steps": {},
-        }
-        atomic_write_json(path / MANIFEST, manifest)
+        record = RunRecord(rid, created=now_iso(), updated=now_iso(), state=RunState(state),
+                           pipeline=list(pipeline or []), parameters=dict(parameters or {}),
+                           environment=dict(environment or {}))
+        atomic_write_json(path / MANIFEST, record.to_dict())
         return Run(path)
 
     def open(self, ref: str | os.PathLike[str]) -> Run:
@@ -299,16 +354,25 @@ class RunStore:
         for path in self._run_dirs():
             with contextlib.suppress(RunStoreError):
                 run = Run(path)
-                keyed.append((run._read_raw().get("created", ""), run.id, run))
+                keyed.append((run._cached_raw().get("created", ""), run.id, run))
         return [run for _, _, run in sorted(keyed, key=lambda k: (k[0], k[1]))]
 
-    def latest(self, where: Callable[[dict[str, Any]], bool] | None = None) -> Run | None:
-        """The newest run whose manifest satisfies ``where`` (any run when None)."""
+    def newest_first(self, *, exclude: Run | None = None) -> Iterator[tuple[Run, RunRecord]]:
+        """Every readable run with its record, newest first (``exclude``: leave that one out)."""
         for run in reversed(self.runs()):
+            if exclude is not None and run.path == exclude.path:
+                continue
             try:
-                manifest = run.read()
+                yield run, run.record()
             except RunStoreError:
                 continue
-            if where is None or where(manifest):
-                return run
-        return None
+
+    def latest(self, where: Callable[[RunRecord], bool] | None = None, *,
+               exclude: Run | None = None) -> Run | None:
+        """The newest run whose record satisfies ``where`` (any run when None)."""
+        return next((run for run, record in self.newest_first(exclude=exclude)
+                     if where is None or where(record)), None)
+
+    def latest_with(self, step: str, *, exclude: Run | None = None) -> Run | None:
+        """The newest run in which ``step`` finished with its artifacts (succeeded or cached)."""
+        return self.latest(lambda r: r.done(step), exclude=exclude)

@@ -38,13 +38,13 @@ class Change:
     labels_after: dict[str, int]
     versions: list[int]
     seconds: float = 0.0
-    steps: list[str] = field(default_factory=list)
+    moves: list[str] = field(default_factory=list)  # each config change, in order
 
     def to_dict(self) -> dict[str, Any]:
         return {"action": self.action, "model": self.model,
                 "labels_before": self.labels_before, "labels_after": self.labels_after,
                 "versions": self.versions, "seconds": round(self.seconds, 3),
-                "steps": self.steps}
+                "moves": self.moves}
 
 
 class Controller:
@@ -62,7 +62,7 @@ class Controller:
                change: Change, *, wait_for: set[int] = frozenset()) -> None:
         policy = VersionPolicy("specific", versions=tuple(sorted(versions)))
         config = self.repo.set_model(name, policy=policy, labels=labels)
-        change.steps.append(f"versions {sorted(versions)}, labels {labels}")
+        change.moves.append(f"versions {sorted(versions)}, labels {labels}")
         if self.rest is None:
             return
         if self.grpc is not None:

@@ -58,17 +58,18 @@ class PushResult:
                 "removed": list(self.removed), "integrity": self.integrity}
 
 
-def verify_model_dir(path: Path, *, public_key_path: str | os.PathLike[str] | None = None
-                     ) -> dict[str, Any]:
+def verify_model_dir(path: Path, *, public_key_path: str | os.PathLike[str] | None = None,
+                     contents: bool = True) -> dict[str, Any]:
     """Check an export before it is served: a SavedModel whose files match its integrity
-    manifest (and signature, given a public key). Raises IntegrityError naming the problem."""
+    manifest (and signature, given a public key). Raises IntegrityError naming the problem.
+    ``contents=False``: the bytes were verified already; check the file list and signature."""
     if not (path / "saved_model.pb").is_file():
         raise IntegrityError(f"{path} is not a SavedModel (saved_model.pb is missing)",
                              hint="push the 04_export/saved_model folder of a run",
                              path=str(path))
     from workbench.export.integrity import verify_export
 
-    return verify_export(path, public_key_path).to_dict()
+    return verify_export(path, public_key_path, contents=contents).to_dict()
 
 
 class Repository:
@@ -188,8 +189,12 @@ class Repository:
 
     def push(self, export_dir: str | os.PathLike[str], name: str, *,
              version: int | None = None, keep: int = 5,
-             public_key_path: str | os.PathLike[str] | None = None) -> PushResult:
-        """Copy a verified export in as the next version, atomically; apply retention."""
+             public_key_path: str | os.PathLike[str] | None = None,
+             verified: bool = False) -> PushResult:
+        """Copy a verified export in as the next version, atomically; apply retention.
+        ``verified``: the caller has just checked the export's bytes (a run artifact read
+        through its step), so they are copied without hashing them again; the file list and
+        signature are still checked, and the server verifies what it loads."""
         source = Path(export_dir)
         if not source.is_dir():
             raise WorkbenchError(f"export folder {source} does not exist",
@@ -197,7 +202,7 @@ class Repository:
         if keep < 1:
             raise ConfigError(f"keep={keep}: at least one version must be kept",
                               hint="use --keep 1 or more")
-        verify_model_dir(source, public_key_path=public_key_path)
+        verify_model_dir(source, public_key_path=public_key_path, contents=not verified)
         base = self.base_path(name)
         base.mkdir(parents=True, exist_ok=True)
         existing = self.versions(name)
@@ -211,7 +216,8 @@ class Repository:
             default_mode(tmp, is_dir=True)
             staged = tmp / "model"
             shutil.copytree(source, staged)
-            report = verify_model_dir(staged, public_key_path=public_key_path)
+            report = verify_model_dir(staged, public_key_path=public_key_path,
+                                      contents=not verified)
             _fsync_tree(staged)
             final = self.version_dir(name, version)
             os.rename(staged, final)  # atomic within one file system; fails if it exists

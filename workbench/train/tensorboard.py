@@ -35,10 +35,9 @@ def log_dirs(runs: list[Run], store: RunStore | None = None) -> dict[str, Path]:
     """``{"<run>/<step>": folder}`` for every step of ``runs`` that wrote TensorBoard logs."""
     out: dict[str, Path] = {}
     for run in runs:
-        steps = run.read().get("steps", {})
-        for step, record in steps.items():
+        for step, record in run.record().steps.items():
             folder = run.path / "tensorboard" / step
-            source = record.get("cached_from")
+            source = record.cached_from
             if not folder.is_dir() and source and store is not None:
                 try:
                     folder = store.open(source).path / "tensorboard" / step
