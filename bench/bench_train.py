@@ -56,7 +56,8 @@ def workbench_training(path: Path, plan, folder: Path, **options) -> float:
     import pyarrow.parquet as pq
 
     from workbench.train.data import encode_labels, feature_arrays, label_classes
-    from workbench.train.trainer import TrainConfig, fit
+    from workbench.train.params import TrainParams
+    from workbench.train.trainer import fit
     from workbench.widgets import TrainingView
 
     t0 = time.perf_counter()
@@ -65,7 +66,7 @@ def workbench_training(path: Path, plan, folder: Path, **options) -> float:
     y = encode_labels(table, "is_fraud", "binary", classes)
     x = feature_arrays(table, plan)
     view = TrainingView(planned=EPOCHS)
-    config = TrainConfig(epochs=EPOCHS, batch_size=BATCH, early_stopping_patience=EPOCHS + 1,
+    config = TrainParams(epochs=EPOCHS, batch_size=BATCH, early_stopping_patience=EPOCHS + 1,
                          seed=0, **options)
     fit(plan, x, y, task="binary", n_outputs=1, config=config,
         log_dir=folder / "tb", backup_dir=folder / "ckpt" / "backup", on_epoch=view.add_epoch)

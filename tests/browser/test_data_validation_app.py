@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from workbench.data.params import DataValidationParams
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
@@ -25,8 +27,7 @@ def faulty_run(tmp_path_factory):
     (root / "workbench.yaml").write_text("runs_dir: runs\n")
     run = RunStore(root / "runs").create(state="gate_failed")
     step = Step(run, "01_data_validation", "compute")
-    data = ingest(step, rows=2000, faults=["negative_ages", "unseen_categories"],
-                  project_root=root)
+    data = ingest(step, DataValidationParams(rows=2000, faults=["negative_ages", "unseen_categories"]), project_root=root)
     assert not validate(step, data, project_root=root).passed
     step.finish()
     return root, run.id

@@ -38,7 +38,7 @@ def test_first_run_is_blessed_without_a_baseline(first) -> None:
     checks = result.blessing["checks"]
     assert {(c["metric"], c["kind"]) for c in checks} == {("auc", "value"), ("auc", "change")}
     assert next(c for c in checks if c["kind"] == "change")["skipped"]
-    record = run.step_record("03_evaluate")
+    record = run.read()["steps"]["03_evaluate"]
     assert record["gates"]["blessing"]["passed"] and record["state"] == "succeeded"
     assert record["metrics"]["blessed"] is True and record["metrics"]["auc"] > 0.6
     ev = result.evaluation
@@ -68,10 +68,10 @@ def test_a_crippled_model_is_not_blessed_and_the_failing_checks_are_named(first,
     change = next(c for c in result.failed_checks if c["kind"] == "change")
     assert change["baseline"] == pytest.approx(base.evaluation["overall"]["metrics"]["auc"])
     assert change["diff"] < -0.02
-    gate = run.step_record("03_evaluate")["gates"]["blessing"]
+    gate = run.read()["steps"]["03_evaluate"]["gates"]["blessing"]
     assert not gate["passed"] and any("auc is" in r and "baseline" in r
                                       for r in gate["reasons"])
-    assert run.step_record("03_evaluate")["state"] == "gate_failed"
+    assert run.read()["steps"]["03_evaluate"]["state"] == "gate_failed"
     # the baseline's metrics come from running its model on this run's eval rows
     assert result.evaluation["baseline"]["overall"]["count"] == result.evaluation["rows"]
 
@@ -84,7 +84,7 @@ def test_the_baseline_is_the_latest_blessed_run(store, first, crippled) -> None:
     assert result.baseline_run == base_run.id, "the crippled run is skipped"
 
     def hashes() -> dict:
-        return {n: a["sha256"] for n, a in run.step_record("03_evaluate")["artifacts"].items()}
+        return {n: a["sha256"] for n, a in run.read()["steps"]["03_evaluate"]["artifacts"].items()}
 
     before = hashes()
     evaluate_step(run)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from workbench.export.integrity import generate_keypair
+from workbench.export.params import ExportParams
 from workbench.runs.step import open_step
 from workbench.runs.store import Run
 
@@ -47,7 +48,6 @@ def signed_export(export_root: Path, binary_model: Trained) -> Exported:
     private, public = generate_keypair(export_root / "signer")
     run = make_run(root, binary_model)
     step = open_step("04_export", str(run.path), "compute")
-    result = export_model(step, signing_key=str(private), approval="approved",
-                          approved_by="risk-team", warmup_records=24, model_name="fraud")
+    result = export_model(step, ExportParams(signing_key=str(private), approval="approved", approved_by="risk-team", warmup_records=24, model_name="fraud"))
     step.finish()
     return Exported(run, binary_model, result, private, public)

@@ -13,6 +13,7 @@ import pytest
 from workbench.errors import IntegrityError, ParameterError
 from workbench.export.integrity import SigningKeyError, verify_export
 from workbench.export.metadata import METADATA_FILE
+from workbench.export.params import ExportParams
 from workbench.export.stage import ExportRefused, export_model
 from workbench.export.warmup import WARMUP_FILE, read_warmup, request_inputs
 from workbench.runs.step import open_step
@@ -31,9 +32,9 @@ def test_export_passes_every_check(signed_export) -> None:
     assert not failed
     assert checks["parity"]["max_abs_diff"] <= 1e-5
     assert checks["parity"]["rows"] == signed_export.trained.eval.num_rows
-    gates = signed_export.run.step_record("04_export")["gates"]
+    gates = signed_export.run.read()["steps"]["04_export"]["gates"]
     assert gates["export_checks"]["passed"]
-    assert report["sha256"] == signed_export.run.step_record("04_export")["artifacts"][
+    assert report["sha256"] == signed_export.run.read()["steps"]["04_export"]["artifacts"][
         "saved_model"]["sha256"]
 
 
@@ -144,8 +145,7 @@ def test_unblessed_is_refused_then_exported_with_a_recorded_override(export_root
     with pytest.raises(ExportRefused, match="did not bless") as info:
         export_model(step)
     assert "allow_unblessed" in info.value.hint
-    result = export_model(step, allow_unblessed=True, override_reason="hotfix INC-42",
-                          warmup_records=8)
+    result = export_model(step, ExportParams(allow_unblessed=True, override_reason="hotfix INC-42", warmup_records=8))
     assert result.passed, [c for c in result.report["checks"] if not c["passed"]]
     sigs = result.report["signatures"]
     assert sigs["regress"]["method_name"] == "tensorflow/serving/regress"
@@ -154,7 +154,7 @@ def test_unblessed_is_refused_then_exported_with_a_recorded_override(export_root
     meta = json.loads((result.model_dir / METADATA_FILE).read_text())
     assert meta["override"]["reason"] == "hotfix INC-42"
     assert meta["evaluation"]["blessed"] is False
-    assert run.step_record("04_export")["metrics"]["export_unblessed_override"] is True
+    assert run.read()["steps"]["04_export"]["metrics"]["export_unblessed_override"] is True
 
 
 def test_export_without_a_trained_model(export_root, binary_model) -> None:
@@ -169,7 +169,7 @@ def test_bad_signing_key_and_parameters_fail_before_any_work(export_root, binary
     run = make_run(export_root / "badkey", binary_model)
     step = open_step("04_export", str(run.path), "compute")
     with pytest.raises(SigningKeyError, match="does not exist"):
-        export_model(step, signing_key=str(tmp_path / "nope"))
+        export_model(step, ExportParams(signing_key=str(tmp_path / "nope")))
     rsa_pem = tmp_path / "rsa.pem"
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
@@ -179,10 +179,10 @@ def test_bad_signing_key_and_parameters_fail_before_any_work(export_root, binary
                                        serialization.PrivateFormat.PKCS8,
                                        serialization.NoEncryption()))
     with pytest.raises(SigningKeyError, match="key type: RSA"):
-        export_model(step, signing_key=str(rsa_pem))
-    with pytest.raises(ParameterError, match="warmup_records is 5000"):
-        export_model(step, warmup_records=5000)
-    assert "saved_model" not in (run.step_record("04_export") or {}).get("artifacts", {})
+        export_model(step, ExportParams(signing_key=str(rsa_pem)))
+    with pytest.raises(ParameterError, match="warmup_records=5000: TF Serving reads 1 to 1000"):
+        export_model(step, ExportParams(warmup_records=5000))
+    assert "saved_model" not in run.read()["steps"].get("04_export", {}).get("artifacts", {})
 
 
 def test_multiclass_signatures(export_root, tmp_path: Path) -> None:

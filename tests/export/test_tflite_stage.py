@@ -6,9 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from workbench.errors import DataError, ParameterError
+from workbench.errors import ParameterError
 from workbench.export.contract import ModelInfo, feature_arrays, predict_keras
 from workbench.export.litert import LiteRunner
+from workbench.export.params import TFLiteParams
 from workbench.export.preprocessed import apply_preprocessing, split_preprocessing
 from workbench.export.tflite import ConversionError, convert_variant, write_lite_savedmodel
 from workbench.export.tflite_stage import convert_tflite
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def tflite(signed_export):
     step = open_step("05_tflite", str(signed_export.run.path), "compute")
-    result = convert_tflite(step, representative=64, latency_runs=20)
+    result = convert_tflite(step, TFLiteParams(representative=64, latency_runs=20))
     step.finish()
     return signed_export, step, result
 
@@ -47,7 +48,7 @@ def test_four_variants_run_in_litert_and_are_compared(tflite) -> None:
         assert set(v["metrics"]) >= {"auc", "accuracy", "log_loss"}
     sm = report["savedmodel"]
     assert sm["latency"]["1"]["median_ms"] > 0 and sm["metrics"]["auc"] > 0.5
-    artifacts = exported.run.step_record("05_tflite")["artifacts"]
+    artifacts = exported.run.read()["steps"]["05_tflite"]["artifacts"]
     for name in by_name:
         path = exported.run.path / artifacts[f"tflite_{name}"]["path"]
         assert path.suffix == ".tflite" and path.stat().st_size == by_name[name]["size_bytes"]
@@ -60,7 +61,7 @@ def test_recommendation_and_gate(tflite) -> None:
     ok = [v for v in report["variants"] if v["drop"] <= report["threshold"]]
     assert report["recommended"] == min(ok, key=lambda v: v["size_bytes"])["name"]
     assert "smallest" in report["reason"]
-    gate = step.record["gates"]["tflite_accuracy"]
+    gate = step.record.gates["tflite_accuracy"].to_dict()
     assert gate["passed"] and gate["variant"] == report["recommended"]
 
 
@@ -79,10 +80,9 @@ def test_litert_matches_the_savedmodel_on_raw_features(tflite) -> None:
 
 def test_a_variant_over_the_threshold_fails_the_gate(signed_export) -> None:
     step = open_step("05_tflite", str(signed_export.run.path), "compute")
-    result = convert_tflite(step, variants=["float32"], threshold=-0.5, recommend_rule="float32",
-                            latency_runs=10)
-    reasons = step.record["gates"]["tflite_accuracy"]["reasons"]
-    assert not step.record["gates"]["tflite_accuracy"]["passed"]
+    result = convert_tflite(step, TFLiteParams(variants=["float32"], threshold=-0.5, recommend="float32", latency_runs=10))
+    reasons = step.record.gates["tflite_accuracy"].reasons
+    assert not step.record.gates["tflite_accuracy"].passed
     assert "'float32' loses 0.00 points of auc" in reasons[0]
     assert result.recommended == "float32"
 
@@ -90,25 +90,25 @@ def test_a_variant_over_the_threshold_fails_the_gate(signed_export) -> None:
 def test_bad_parameters_and_too_few_representative_rows(signed_export) -> None:
     step = open_step("05_tflite", str(signed_export.run.path), "compute")
     with pytest.raises(ParameterError, match="unknown TFLite variant"):
-        convert_tflite(step, variants=["int4"])
-    with pytest.raises(DataError, match="representative_rows is 5") as info:
-        convert_tflite(step, representative=5)
-    assert "at least 20" in info.value.message
-    with pytest.raises(ParameterError, match="unknown recommendation rule"):
-        convert_tflite(step, variants=["float32"], recommend_rule="cheapest", latency_runs=10)
+        convert_tflite(step, TFLiteParams(variants=["int4"]))
+    with pytest.raises(ParameterError, match="representative=5: int8 calibration needs at "
+                                             "least 20 rows") as info:
+        convert_tflite(step, TFLiteParams(representative=5))
+    assert info.value.context["parameter"] == "representative"
+    with pytest.raises(ParameterError, match="recommend=.cheapest.: is neither a recommendation rule"):
+        convert_tflite(step, TFLiteParams(variants=["float32"], recommend="cheapest", latency_runs=10))
 
 
 def test_forced_preprocessed_variants_reproduce_the_savedmodel(signed_export) -> None:
     step = open_step("05_tflite", str(signed_export.run.path), "compute")
-    result = convert_tflite(step, variants=["float32", "int8"], tflite_inputs="preprocessed",
-                            representative=32, latency_runs=10)
+    result = convert_tflite(step, TFLiteParams(variants=["float32", "int8"], tflite_inputs="preprocessed", representative=32, latency_runs=10))
     report = result.report
     assert report["inputs"] == "preprocessed"
     assert report["preprocessing_check"]["passed"]
     spec = step.load("tflite_preprocessing")
     assert {e["feature"] for e in spec["inputs"]} == set(ModelInfo.from_dict(
         signed_export.trained.info).names)
-    lookups = [s for e in spec["inputs"] for s in e["steps"] if s["op"] == "lookup"]
+    lookups = [s for e in spec["inputs"] for s in e["ops"] if s["op"] == "lookup"]
     assert lookups and all(s["vocabulary"][0] == "[UNK]" for s in lookups)
     assert all(v["ok"] for v in report["variants"])
 
@@ -132,7 +132,7 @@ def test_integer_lookup_model_gets_a_preprocessed_variant(integer_lookup_model,
 
     core, spec = split_preprocessing(t.model, info)
     hour = next(e for e in spec["inputs"] if e["feature"] == "hour")
-    assert [s["op"] for s in hour["steps"]] == ["cast", "lookup"]
+    assert [s["op"] for s in hour["ops"]] == ["cast", "lookup"]
     inputs = {e["name"]: (e["dtype"], e["shape"]) for e in spec["inputs"]}
     converted = convert_variant(write_lite_savedmodel(core, info, tmp_path / "core",
                                                       inputs=inputs), "float32")

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from workbench.data.datasets import load_dataset, write_table
+from workbench.data.params import DataValidationParams
 from workbench.data.stage import ingest
 from workbench.errors import DataError
 from workbench.runs import RunStore
@@ -46,11 +47,11 @@ def test_bad_files_are_refused_with_the_fix(step, tmp_path, case, message, fix):
         "unknown_format": lambda: _write(tmp_path, "data.xlsx", "x"),
     }[case]()
     with pytest.raises(DataError) as info:
-        ingest(step, data_path=str(path), label="is_fraud")
+        ingest(step, DataValidationParams(data_path=str(path), label="is_fraud"))
     assert message in info.value.message and fix in (info.value.hint or "")
     assert str(path) in str(info.value) or case == "wrong_label"
     assert not step.dir.exists() or not any(step.dir.iterdir())  # nothing written
-    assert "artifacts" not in step.record
+    assert not step.record.artifacts
 
 
 @pytest.mark.slow

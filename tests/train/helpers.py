@@ -8,8 +8,11 @@ from typing import Any
 
 import pyarrow as pa
 
+from workbench.data.params import DataValidationParams
+from workbench.evaluate.params import EvaluateParams
 from workbench.runs.step import Step
 from workbench.runs.store import Run, RunStore
+from workbench.train.params import TrainParams
 
 DATA = "01_data_validation"
 
@@ -27,7 +30,7 @@ def data_run(store: RunStore, dataset: str = "fraud", *, rows: int = 3000,
 
     run = store.create(state="interactive")
     step = Step(run, DATA, "compute")
-    data = ingest(step, dataset=dataset, rows=rows, faults=list(faults), seed=seed)
+    data = ingest(step, DataValidationParams(dataset=dataset, rows=rows, faults=list(faults), seed=seed))
     validate(step, data)
     run.update_step(DATA, state="succeeded")
     return run
@@ -58,7 +61,7 @@ def train_step(run: Run, **params: Any) -> Any:
 
     defaults = {"epochs": 3, "batch_size": 64, "hidden_units": [16], "seed": 7}
     step = Step(run, "02_train", "compute")
-    result = train(step, **{**defaults, **params})
+    result = train(step, TrainParams(**{**defaults, **params}))
     step.finish()
     return result
 
@@ -67,6 +70,6 @@ def evaluate_step(run: Run, **params: Any) -> Any:
     from workbench.evaluate.stage import evaluate
 
     step = Step(run, "03_evaluate", "compute")
-    result = evaluate(step, **params)
+    result = evaluate(step, EvaluateParams(**params))
     step.finish()
     return result

@@ -14,6 +14,7 @@ import urllib.request
 import pytest
 
 from workbench.runs.step import Step
+from workbench.train.params import TrainParams
 
 from ..conftest import WORKBENCH
 from .helpers import data_run, make_project, train_step
@@ -75,7 +76,7 @@ def test_two_workers_train_one_working_model(project, tmp_path) -> None:
 
     model = keras.saving.load_model(tmp_path / "worker0" / "model.keras")
     step = Step(run, "02_train", "view")
-    plan = load_inputs(step).plan
+    plan = load_inputs(step, TrainParams()).plan
     evals = step.load("01_data_validation/eval")
     p = predict(model, feature_arrays(evals, FeaturePlan.from_dict(plan.to_dict())))
     y = np.asarray(evals.column("is_fraud").to_numpy(), dtype=float)

@@ -12,7 +12,8 @@ import pytest
 
 from workbench.errors import DataError
 from workbench.runs.step import Step
-from workbench.train.trainer import TrainConfig, TrainingError, fit
+from workbench.train.params import TrainParams
+from workbench.train.trainer import TrainingError, fit
 
 from .helpers import data_run, make_project, table_run, train_step
 
@@ -57,7 +58,7 @@ def test_artifacts_follow_the_stage_contract(fraud_run, trained) -> None:
 
     p = np.asarray(model({k: tf.constant(v) for k, v in rows.items()}))
     assert p.shape == (2, 1) and np.all((p >= 0) & (p <= 1))
-    metrics = fraud_run.step_record("02_train")["metrics"]
+    metrics = fraud_run.read()["steps"]["02_train"]["metrics"]
     assert metrics["val_auc"] > 0.6 and metrics["epochs_run"] == 3
 
 
@@ -101,7 +102,7 @@ def _inputs(run):
     from workbench.train.data import encode_labels, feature_arrays, label_classes
     from workbench.train.stage import load_inputs
 
-    inputs = load_inputs(Step(run, "02_train", "view"))
+    inputs = load_inputs(Step(run, "02_train", "view"), TrainParams())
     classes = label_classes(inputs.table, "is_fraud", "binary")
     return (inputs.plan, feature_arrays(inputs.table, inputs.plan),
             encode_labels(inputs.table, "is_fraud", "binary", classes))
@@ -110,7 +111,7 @@ def _inputs(run):
 def test_an_interrupted_training_resumes_from_its_backup(fraud_run, tmp_path) -> None:
     plan, x, y = _inputs(fraud_run)
     backup = tmp_path / "ckpt" / "backup"
-    config = TrainConfig(epochs=4, batch_size=64, hidden_units=[16], seed=3,
+    config = TrainParams(epochs=4, batch_size=64, hidden_units=[16], seed=3,
                          early_stopping_patience=0)
 
     class Interrupt(Exception):
@@ -138,7 +139,7 @@ def test_an_interrupted_training_resumes_from_its_backup(fraud_run, tmp_path) ->
 
 def test_mirrored_strategy_mixed_precision_and_xla_train_a_float32_model(fraud_run) -> None:
     plan, x, y = _inputs(fraud_run)
-    config = TrainConfig(epochs=1, batch_size=128, hidden_units=[16], strategy="mirrored",
+    config = TrainParams(epochs=1, batch_size=128, hidden_units=[16], strategy="mirrored",
                          precision="mixed_bfloat16", jit_compile=True)
     result = fit(plan, x, y, task="binary", n_outputs=1, config=config)
     assert result.strategy["name"] == "mirrored" and result.strategy["replicas"] >= 1

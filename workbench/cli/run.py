@@ -8,10 +8,12 @@ from pathlib import Path
 
 import click
 
+from workbench.params import literal
 from workbench.pipeline.params import parse_assignments, read_params_file
 from workbench.pipeline.runner import Reporter, Runner, RunOptions
 from workbench.pipeline.spec import RESERVED_PARAMETERS, Pipeline, Stage
 from workbench.project import Project
+from workbench.runs.record import RunState, StepState
 from workbench.runs.store import Run
 
 __all__ = ["ConsoleReporter", "register"]
@@ -45,13 +47,14 @@ class ConsoleReporter(Reporter):
         click.echo(f"  = {stage.name}: reused from run {source.id} ({why})")
 
     def stage_finished(self, stage: Stage, state: str, seconds: float) -> None:
-        mark, color = {"succeeded": ("ok", "green"), "gate_failed": ("GATE FAILED", "red"),
-                       "failed": ("FAILED", "red")}.get(state, (state, None))
-        click.echo(f"  {'+' if state == 'succeeded' else 'x'} {stage.name}: "
+        mark, color = {StepState.SUCCEEDED: ("ok", "green"),
+                       StepState.GATE_FAILED: ("GATE FAILED", "red"),
+                       StepState.FAILED: ("FAILED", "red")}.get(state, (state, None))
+        click.echo(f"  {'+' if state == StepState.SUCCEEDED else 'x'} {stage.name}: "
                    + click.style(mark, fg=color) + f" in {seconds:.1f} s")
 
     def run_finished(self, run: Run, state: str, seconds: float) -> None:
-        color = "green" if state == "succeeded" else "red"
+        color = "green" if state == RunState.SUCCEEDED else "red"
         click.echo(f"run {run.id} " + click.style(state, fg=color)
                    + f" in {seconds:.1f} s: {_rel(run.path)}")
 
@@ -99,12 +102,12 @@ def register(cli: click.Group) -> None:
         for stage in pipeline.stages:
             click.secho(f"{stage.name}", bold=True, nl=False)
             click.echo(f"  ({_rel(stage.notebook)}; needs: {', '.join(stage.needs) or '-'})")
-            params = {n: p for n, p in stage.declared_parameters().items()
+            params = {f"{n}: {p.type_name}": p for n, p in stage.declared_parameters().items()
                       if n not in RESERVED_PARAMETERS}
             width = max((len(n) for n in params), default=0)
             for name, p in params.items():
-                click.echo(f"    {name:<{width}} = {p.default!r}" + (f"  # {p.help}" if p.help
-                                                                      else ""))
+                click.echo(f"    {name:<{width}} = {literal(p.default)}"
+                           + (f"  # {p.help}" if p.help else ""))
 
     @cli.command("demo")
     @click.option("--force", is_flag=True, help="execute every stage, ignoring the cache")
@@ -116,7 +119,7 @@ def register(cli: click.Group) -> None:
 
         click.echo("")
         echo_run(run_details(run))
-        steps = run.read().get("steps", {})
+        steps = run.record().steps
         click.echo("")
         click.echo(f"Results: {_rel(run.path)}  (manifest: {_rel(run.path / 'run.json')})")
         click.echo("Look at them:")

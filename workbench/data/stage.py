@@ -26,14 +26,21 @@ from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_p
 from workbench.data.baseline import Baseline, choose_schema, find_baseline
 from workbench.data.datasets import dataset_info, load_dataset
 from workbench.data.ingest import data_card, require_columns, split_table
+from workbench.data.params import DataValidationParams
 from workbench.data.readers import all_null_columns, read_data
 from workbench.data.schema import SERVING, TRAINING, infer_schema
-from workbench.data.stats import StatisticsAccumulator, StatsOptions, accumulate_statistics
+from workbench.data.stats import (
+    StatisticsAccumulator,
+    StatsOptions,
+    accumulate_statistics,
+    top_slices,
+)
 from workbench.data.validate import ValidationReport, validate_statistics
-from workbench.errors import DataError, ParameterError, WorkbenchError
+from workbench.errors import DataError, WorkbenchError
 from workbench.runs.step import Step
 
-__all__ = ["GATE", "IngestResult", "ValidationResult", "infer_task", "ingest", "validate"]
+__all__ = ["GATE", "DataValidationParams", "IngestResult", "ValidationResult", "infer_task",
+           "ingest", "validate"]
 
 log = logging.getLogger(__name__)
 
@@ -121,15 +128,15 @@ def _check_columns(table: pa.Table, source: str) -> None:
             file=source, column=empty[0])
 
 
-def ingest(step: Step, *, dataset: str = "fraud", data_path: str = "", rows: int = 20_000,
-           faults: list[str] | tuple[str, ...] = (), fault_fraction: float = 0.05,
-           label: str = "", task: str = "", key_column: str = "", eval_fraction: float = 0.2,
-           seed: int = 42, row_filter: str = "",
+def ingest(step: Step, params: DataValidationParams | None = None, *,
            project_root: Path | None = None) -> IngestResult:
     """Read (or generate) the data, check the label, split it and record both splits."""
     if not step.computing:
         card = step.load("data_card")
         return IngestResult(card, dataset=card.get("dataset"))
+    p = params or DataValidationParams()
+    dataset, data_path, label, task = p.dataset, p.data_path, p.label, p.task
+    seed, row_filter, eval_fraction = p.seed, p.row_filter, p.eval_fraction
     bundled = None
     if data_path:
         path = _resolve(data_path, project_root)
@@ -139,16 +146,16 @@ def ingest(step: Step, *, dataset: str = "fraud", data_path: str = "", rows: int
             raise DataError(f"no label column given for {source}",
                             hint=f"set the label parameter to one of: "
                             f"{', '.join(table.column_names)}", file=source)
-        key = key_column or None
+        key = p.key_column or None
     else:
         info = dataset_info(dataset)
         bundled = dataset
-        table = load_dataset(dataset, rows=rows, seed=seed, faults=faults,
-                             fault_fraction=fault_fraction)
-        source = f"bundled dataset '{dataset}'" + (f" with faults {list(faults)}" if faults
+        table = load_dataset(dataset, rows=p.rows, seed=seed, faults=p.faults,
+                             fault_fraction=p.fault_fraction)
+        source = f"bundled dataset '{dataset}'" + (f" with faults {list(p.faults)}" if p.faults
                                                    else "")
         label = label or info.label
-        key = key_column or info.key
+        key = p.key_column or info.key
         task = task or info.task
     table = apply_filter(table, row_filter, source)
     _check_columns(table, source)
@@ -160,8 +167,6 @@ def ingest(step: Step, *, dataset: str = "fraud", data_path: str = "", rows: int
         raise DataError(f"label column '{label}' of {source} is missing on {n} rows "
                         f"(first rows: {rows_missing})",
                         hint="drop or fix the unlabeled rows before ingest", column=label)
-    if task and task not in TASKS:
-        raise DataError(f"unknown task '{task}'", hint=f"use one of: {', '.join(TASKS)}")
     task = task or infer_task(table.column(label), label)
 
     train, evals = split_table(table, eval_fraction=eval_fraction, seed=seed, key=key)
@@ -225,25 +230,23 @@ class ValidationResult:
         return out
 
 
-def validate(step: Step, data: IngestResult, *, schema_path: str = "",
-             serving_data_path: str = "", slice_by: str = "", drift_threshold: float = 0.1,
-             skew_threshold: float = 0.1, infer_ranges: bool = False,
-             warning_anomalies: list[str] | tuple[str, ...] = (),
+def validate(step: Step, data: IngestResult, params: DataValidationParams | None = None, *,
              progress: Callable[[int, int | None], None] | None = None,
              options: StatsOptions | None = None,
              project_root: Path | None = None) -> ValidationResult:
     """Statistics per split, schema, anomalies, drift and skew; records the gate."""
     if not step.computing:
         return _load(step)
-    _check_parameters(drift_threshold, skew_threshold, warning_anomalies)
+    p = params or DataValidationParams()
+    schema_path, serving_data_path, slice_by = p.schema_path, p.serving_data_path, p.slice_by
     if data.train is None or data.eval is None or data.table is None:
         raise DataError("validate needs the tables ingest returned in compute mode",
                         hint="call ingest(...) in the same mode first")
     options = options or StatsOptions()
     stats_train, stats_eval, whole = _split_statistics(data, options, progress, slice_by)
 
-    inferred = infer_schema(whole, label=data.label, drift_threshold=drift_threshold,
-                            skew_threshold=skew_threshold, infer_ranges=infer_ranges)
+    inferred = infer_schema(whole, label=data.label, drift_threshold=p.drift_threshold,
+                            skew_threshold=p.skew_threshold, infer_ranges=p.infer_ranges)
     baseline = find_baseline(step, label=data.label, dataset=data.dataset)
     choice = choose_schema(
         schema_path=_resolve(schema_path, project_root) if schema_path else None,
@@ -251,7 +254,7 @@ def validate(step: Step, data: IngestResult, *, schema_path: str = "",
     schema = choice.schema
     environment = TRAINING if TRAINING in schema.default_environment else None
     previous = baseline.statistics() if baseline is not None else None
-    overrides = {t: "WARNING" for t in warning_anomalies}
+    overrides = {t: "WARNING" for t in p.warning_anomalies}
     stats_serving = serving_report = None
     if serving_data_path:
         stats_serving, serving_report = _validate_serving(
@@ -312,26 +315,10 @@ def _split_statistics(data: IngestResult, options: StatsOptions,
     eval_acc, _ = accumulate_statistics(data.eval, options=options,
                                         progress=part(data.train.num_rows))
     stats_train = train_acc.to_list("train")
-    for value, acc in sorted(slices.items(), key=lambda kv: -kv[1].num_examples)[:20]:
+    for value, acc in top_slices(slices, 20):
         stats_train.datasets.append(acc.to_proto(f"{slice_by}_{value}"))
     whole = StatisticsAccumulator(options).merge(train_acc).merge(eval_acc).to_list("all")
     return stats_train, eval_acc.to_list("eval"), whole
-
-
-def _check_parameters(drift: float, skew: float, warnings: Any) -> None:
-    for name, value in (("drift_threshold", drift), ("skew_threshold", skew)):
-        if not 0 <= value <= 1:
-            raise ParameterError(f"{name} must be between 0 and 1, got {value}",
-                                 hint="L-infinity and Jensen-Shannon distances lie in [0, 1]; "
-                                 "0.1 is a common threshold", parameter=name)
-    known = set(anomalies_pb2.AnomalyInfo.Type.keys())
-    unknown = [w for w in warnings if w not in known]
-    if unknown:
-        raise ParameterError(
-            f"warning_anomalies names unknown anomaly types: {', '.join(map(str, unknown))}",
-            hint="use TFDV's type names, e.g. SCHEMA_NEW_COLUMN, "
-            "ENUM_TYPE_UNEXPECTED_STRING_VALUES, COMPARATOR_L_INFTY_HIGH",
-            parameter="warning_anomalies")
 
 
 def _validate_serving(path: Path, schema: schema_pb2.Schema, options: StatsOptions,
@@ -360,7 +347,12 @@ def _record_gate(step: Step, report: ValidationReport, baseline: Baseline | None
                      drifted_features=len(drifted),
                      baseline_run=baseline.run.id if baseline else "")
     return step.gate(GATE, report.passed, shown, errors=len(report.errors),
-                     warnings=len(report.warnings))
+                     warnings=len(report.warnings)).to_dict()
+
+
+def _gate_dict(step: Step) -> dict[str, Any]:
+    gate = step.record.gate(GATE)
+    return gate.to_dict() if gate else {}
 
 
 def _save_path(schema_path: str, data: IngestResult, project_root: Path | None) -> Path:
@@ -383,7 +375,7 @@ def _load(step: Step) -> ValidationResult:
         anomalies=step.load("anomalies", message=anomalies_pb2.Anomalies),
         table=step.load("anomalies_table"),
         drift=drift,
-        gate=step.record.get("gates", {}).get(GATE, {}),
+        gate=_gate_dict(step),
         stats_serving=serving,
         stats_baseline=_baseline_statistics(step, drift.get("baseline")),
         notes=list(drift.get("notes", [])),

@@ -19,6 +19,7 @@ from workbench.errors import WorkbenchError
 from workbench.evaluate.baseline import Baseline, find_baseline
 from workbench.evaluate.evaluator import evaluate_predictions, metrics_by_slice, predict
 from workbench.evaluate.metrics import metric_names
+from workbench.evaluate.params import EvaluateParams
 from workbench.evaluate.slicing import choose_slice_features
 from workbench.evaluate.thresholds import (
     check_metrics_exist,
@@ -30,7 +31,7 @@ from workbench.features.spec import FeaturePlan
 from workbench.runs.step import Step
 from workbench.train.data import check_finite, encode_labels, feature_arrays, require_label
 
-__all__ = ["EvaluationResult", "evaluate"]
+__all__ = ["EvaluateParams", "EvaluationResult", "evaluate"]
 
 log = logging.getLogger(__name__)
 
@@ -76,15 +77,16 @@ def _baseline_evaluation(baseline: Baseline, table: Any, *, label: str, task: st
                                 classes=classes, label=label, **kw)
 
 
-def evaluate(step: Step, *, slices: list[str] | tuple[str, ...] = (), numeric_buckets: int = 4,
-             thresholds: Any = None, thresholds_file: str = "", baseline: str = "",
-             decision_threshold: float = 0.5, top_k: int = 2) -> EvaluationResult:
+def evaluate(step: Step, params: EvaluateParams | None = None) -> EvaluationResult:
     """Evaluate (compute mode) or load (view mode) the stage's evaluation and blessing."""
     if not step.computing:
-        gate = step.record.get("gates", {}).get("blessing", {})
+        gate = step.record.gate("blessing")
         return EvaluationResult(step.load("evaluation"), step.load("blessing"),
-                                gate.get("baseline"))
+                                gate.details.get("baseline") if gate else None)
     import keras
+
+    params = params or EvaluateParams()
+    thresholds, thresholds_file, top_k = params.thresholds, params.thresholds_file, params.top_k
 
     info = step.load(f"{TRAIN_STEP}/model_info")
     model_art = step.artifact(f"{TRAIN_STEP}/model")
@@ -95,8 +97,9 @@ def evaluate(step: Step, *, slices: list[str] | tuple[str, ...] = (), numeric_bu
     x = feature_arrays(table, plan, split="eval")
     check_finite(x, plan, split="eval")
     y = encode_labels(table, label, task, classes, split="eval")
-    slice_features = choose_slice_features(list(slices), table, info["features"])
-    kw = {"threshold": decision_threshold, "top_k": top_k, "buckets": numeric_buckets}
+    slice_features = choose_slice_features(list(params.slices), table, info["features"])
+    kw = {"threshold": params.decision_threshold, "top_k": top_k,
+          "buckets": params.numeric_buckets}
     # check the thresholds before the expensive part: a typo fails fast
     specs = load_thresholds(thresholds or ({} if thresholds_file else
                                            default_thresholds(task, len(classes))),
@@ -109,8 +112,8 @@ def evaluate(step: Step, *, slices: list[str] | tuple[str, ...] = (), numeric_bu
     evaluation = evaluate_predictions(task, y, p, table=table, slice_features=slice_features,
                                       classes=classes, label=label, **kw)
 
-    base = find_baseline(step.store, exclude=step.run, step=step.name, label=label, task=task,
-                         ref=baseline)
+    base = find_baseline(step.store, exclude=step.run, label=label, task=task,
+                         ref=params.baseline)
     base_metrics = None
     base_doc: dict[str, Any] | None = None
     if base is not None:

@@ -10,6 +10,7 @@ Artifacts: ``saved_model`` (dir) and ``export_report`` (json).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import tempfile
 import time
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench import stages
-from workbench.errors import ArtifactError, IntegrityError, ParameterError, WorkbenchError
+from workbench.errors import ArtifactError, IntegrityError, WorkbenchError
 from workbench.export.checks import LoaderCheck, run_export_checks
 from workbench.export.contract import ModelInfo, feature_arrays, json_safe, predict_keras
 from workbench.export.integrity import (
@@ -28,6 +29,7 @@ from workbench.export.integrity import (
     write_manifest,
 )
 from workbench.export.metadata import build_metadata, write_metadata
+from workbench.export.params import ExportParams
 from workbench.export.signatures import (
     build_archive,
     describe_signatures,
@@ -35,10 +37,10 @@ from workbench.export.signatures import (
     set_method_names,
 )
 from workbench.export.tflite import quiet_tf_logging
-from workbench.export.warmup import MAX_RECORDS, write_warmup
+from workbench.export.warmup import write_warmup
 from workbench.runs.step import Step
 
-__all__ = ["ExportRefused", "ExportResult", "export_model", "load_trained"]
+__all__ = ["ExportParams", "ExportRefused", "ExportResult", "export_model", "load_trained"]
 
 log = logging.getLogger(__name__)
 
@@ -138,32 +140,19 @@ def _verify_now(model_dir: Path, public_key: str | None) -> dict[str, Any]:
         return {"ok": False, "error": err.message, "file": err.context.get("file")}
 
 
-def export_model(step: Step, *, allow_unblessed: bool = False, override_reason: str = "",
-                 approval: str = "pending", approved_by: str = "", signing_key: str = "",
-                 public_key: str = "", warmup_records: int = 100, warmup_max_batch: int = 8,
-                 model_name: str = "", tolerance: float = 1e-5, eval_rows: int = 0,
-                 seed: int = 0) -> ExportResult:
+def export_model(step: Step, params: ExportParams | None = None) -> ExportResult:
     """Export the run's trained model; see the module docstring."""
     if not step.computing:
         report = step.load("export_report")
         model_dir = step.path("saved_model") if step.has("saved_model") else None
         now = _verify_now(model_dir, None) if model_dir else {}
         return ExportResult(report, model_dir, now)
-
-    params = {"allow_unblessed": allow_unblessed, "override_reason": override_reason,
-              "approval": approval, "approved_by": approved_by,
-              "signing_key": signing_key, "public_key": public_key,
-              "warmup_records": warmup_records,
-              "warmup_max_batch": warmup_max_batch, "model_name": model_name,
-              "tolerance": tolerance, "eval_rows": eval_rows, "seed": seed}
-    if not 1 <= warmup_records <= MAX_RECORDS:
-        raise ParameterError(f"warmup_records is {warmup_records}; TF Serving reads 1 to "
-                             f"{MAX_RECORDS} warmup records", parameter="warmup_records",
-                             hint=f"set warmup_records between 1 and {MAX_RECORDS}")
-    signing_key, public_key = _project_path(signing_key), _project_path(public_key)
-    params.update(signing_key=signing_key, public_key=public_key)
-    if signing_key:
-        load_private_key(signing_key)  # a bad key fails now, not after the export
+    # relative key paths are relative to the project folder, wherever the notebook runs
+    params = params or ExportParams()
+    params = dataclasses.replace(params, signing_key=_project_path(params.signing_key),
+                                 public_key=_project_path(params.public_key))
+    if params.signing_key:
+        load_private_key(params.signing_key)  # a bad key fails now, not after the export
     t0 = time.perf_counter()
     loader = LoaderCheck()  # TF Serving's loader path, in its own process; starts up meanwhile
     try:
@@ -172,20 +161,16 @@ def export_model(step: Step, *, allow_unblessed: bool = False, override_reason: 
         loader.cancel()
 
 
-def _export(step: Step, loader: LoaderCheck, params: dict[str, Any], t0: float
+def _export(step: Step, loader: LoaderCheck, params: ExportParams, t0: float
             ) -> ExportResult:
-    allow_unblessed, override_reason = params["allow_unblessed"], params["override_reason"]
-    approval, approved_by = params["approval"], params["approved_by"]
-    signing_key, public_key = params["signing_key"], params["public_key"]
-    eval_rows, seed = params["eval_rows"], params["seed"]
     model, info, _ = load_trained(step)
-    blessing, override = _blessing(step, allow_unblessed, override_reason)
+    blessing, override = _blessing(step, params.allow_unblessed, params.override_reason)
     evaluation = step.load(f"{EVALUATE}/evaluation") if step.has(f"{EVALUATE}/evaluation") \
         else None
 
     eval_table = step.load(f"{DATA}/eval")
-    if eval_rows and eval_rows < eval_table.num_rows:
-        eval_table = eval_table.slice(0, eval_rows)
+    if params.eval_rows and params.eval_rows < eval_table.num_rows:
+        eval_table = eval_table.slice(0, params.eval_rows)
     arrays = feature_arrays(eval_table, info, source=f"{DATA}/eval")
     reference = predict_keras(model, arrays, info)
     import pyarrow.parquet as pq
@@ -193,34 +178,35 @@ def _export(step: Step, loader: LoaderCheck, params: dict[str, Any], t0: float
     spec = example_spec(info, schema=_schema(step),
                         arrow_schema=pq.read_schema(step.path(f"{DATA}/train")))
     fingerprints, rows = _fingerprints(step)
-    run_manifest = step.run.read()
+    run_manifest = step.run.record()
     card = step.load(f"{DATA}/data_card") if step.has(f"{DATA}/data_card") else {}
-    name = params["model_name"] or str(card.get("name") or "model")
+    name = params.model_name or str(card.get("name") or "model")
 
     with step.writing("saved_model", kind="dir") as tmp:
         with quiet_tf_logging():
             build_archive(model, info, spec).write_out(str(tmp), verbose=False)
         set_method_names(tmp)
         signatures = describe_signatures(tmp)
-        warmup = write_warmup(tmp, arrays, info, spec, records=params["warmup_records"],
-                              model_name=name, max_batch=params["warmup_max_batch"], seed=seed)
+        warmup = write_warmup(tmp, arrays, info, spec, records=params.warmup_records,
+                              model_name=name, max_batch=params.warmup_max_batch,
+                              seed=params.seed)
         metadata = build_metadata(
-            run_id=step.run.id, step=step.name, parameters=params,
-            run_parameters=run_manifest.get("parameters", {}), info=info,
+            run_id=step.run.id, step=step.name, parameters=params.values(),
+            run_parameters=run_manifest.parameters, info=info,
             fingerprints=fingerprints, evaluation=evaluation, blessing=blessing,
-            override=override, approval=approval, approved_by=approved_by,
-            environment=run_manifest.get("environment", {}), signatures=signatures,
+            override=override, approval=params.approval, approved_by=params.approved_by,
+            environment=run_manifest.environment, signatures=signatures,
             rows=rows)
         write_metadata(tmp, metadata)
         write_manifest(tmp)
-        if signing_key:
-            sign_manifest(tmp, signing_key)
+        if params.signing_key:
+            sign_manifest(tmp, params.signing_key)
         checks = run_export_checks(tmp, info, arrays, reference, spec,
-                                   tolerance=params["tolerance"], loader=loader)
+                                   tolerance=params.tolerance, loader=loader)
         try:
             with tempfile.TemporaryDirectory(prefix="wb-key-") as keys:
-                integrity = verify_export(tmp, public_key or _public_of(signing_key,
-                                                                        Path(keys)))
+                integrity = verify_export(tmp, params.public_key
+                                          or _public_of(params.signing_key, Path(keys)))
             checks.append({"name": "integrity", "passed": True,
                            "detail": f"all {integrity.files} files match the sha256 manifest"
                                      + (f"; signature valid ({integrity.key_fingerprint})"
@@ -253,7 +239,7 @@ def _export(step: Step, loader: LoaderCheck, params: dict[str, Any], t0: float
     step.log_metrics(json_safe({
         "export_size_bytes": size, "export_files": len(files),
         "export_parity_max_abs_diff": parity.get("max_abs_diff"),
-        "warmup_records": warmup["records"], "export_signed": bool(signing_key),
+        "warmup_records": warmup["records"], "export_signed": bool(params.signing_key),
         "export_unblessed_override": bool(override)}))
     step.gate("export_checks", not failed,
               [f"{c['name']}: {c['detail']}" for c in failed])

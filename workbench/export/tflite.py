@@ -41,6 +41,8 @@ import numpy as np
 
 from workbench.errors import DataError, WorkbenchError
 from workbench.export.contract import ModelInfo
+from workbench.export.params import MIN_REPRESENTATIVE_ROWS
+from workbench.export.params import TFLITE_VARIANTS as VARIANTS
 
 __all__ = [
     "INT8_FLOAT_OPS",
@@ -58,8 +60,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-VARIANTS = ("float32", "dynamic", "float16", "int8")
-MIN_REPRESENTATIVE_ROWS = 20
 DYNAMIC_ENGINES = ("ai_edge_quantizer", "converter")
 #: LiteRT ops whose int8 form the TF 2.21 converter gets wrong; int8 variants keep them float.
 #: ONE_HOT: the quantized on/off values come out with the output's scale missing, so every

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,13 +25,12 @@ from typing import Any
 import numpy as np
 
 from workbench import stages
-from workbench.errors import ArtifactError, ParameterError
+from workbench.errors import ArtifactError
 from workbench.export.compare import (
     agreement,
     metric_drop,
     primary_metric,
     recommend,
-    rules,
     task_metrics,
 )
 from workbench.export.contract import (
@@ -41,8 +40,8 @@ from workbench.export.contract import (
     json_safe,
     label_targets,
 )
-from workbench.export.integrity import verify_export
 from workbench.export.litert import LiteRunner, latency_stats
+from workbench.export.params import TFLiteParams
 from workbench.export.preprocessed import (
     PreprocessingError,
     apply_preprocessing,
@@ -50,8 +49,6 @@ from workbench.export.preprocessed import (
 )
 from workbench.export.stage import DATA, load_trained
 from workbench.export.tflite import (
-    MIN_REPRESENTATIVE_ROWS,
-    VARIANTS,
     ConversionError,
     convert_variant,
     representative_rows,
@@ -59,12 +56,11 @@ from workbench.export.tflite import (
 )
 from workbench.runs.step import Step
 
-__all__ = ["EXPORT", "INPUT_MODES", "TFLiteResult", "convert_tflite", "verified_export"]
+__all__ = ["EXPORT", "TFLiteParams", "TFLiteResult", "convert_tflite", "verified_export"]
 
 log = logging.getLogger(__name__)
 
 EXPORT = stages.EXPORT
-INPUT_MODES = ("auto", "raw", "preprocessed")
 BATCHES = (1, 64)
 
 
@@ -82,15 +78,13 @@ class TFLiteResult:
 
 
 def verified_export(step: Step) -> Path:
-    """The run's stage-04 SavedModel, after checking every file against its integrity
-    manifest (an IntegrityError names the file that changed)."""
-    record = (step.run.step_record(EXPORT) or {}).get("artifacts", {}).get("saved_model")
-    if record is None:
+    """The run's stage-04 SavedModel, checked against its recorded hash (once per content,
+    see :mod:`workbench.runs.verify`; an IntegrityError names the file that changed)."""
+    if not step.has(f"{EXPORT}/saved_model"):
         raise ArtifactError(f"run {step.run.id} has no exported SavedModel "
                             f"({EXPORT}/saved_model)",
                             hint=f"run the export first: workbench run --to {EXPORT}",
                             run=step.run.id, step=EXPORT)
-    verify_export(step.run.path / record["path"])
     return step.path(f"{EXPORT}/saved_model")
 
 
@@ -129,47 +123,28 @@ def _max_diff(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.nanmax(d, initial=0.0))
 
 
-def convert_tflite(step: Step, *, variants: Sequence[str] = VARIANTS,
-                   tflite_inputs: str = "auto", int8_io: bool = True,
-                   dynamic_engine: str = "ai_edge_quantizer", representative: int = 200,
-                   threshold: float = 1.0, metric: str = "", recommend_rule: str = "smallest",
-                   latency_runs: int = 200, num_threads: int = 0, eval_rows: int = 0,
-                   seed: int = 0) -> TFLiteResult:
+def convert_tflite(step: Step, params: TFLiteParams | None = None) -> TFLiteResult:
     """Convert, run and compare the TFLite variants; see the module docstring."""
     if not step.computing:
         return TFLiteResult(step.load("tflite_report"))
-    unknown = [v for v in variants if v not in VARIANTS]
-    if unknown or not variants:
-        raise ParameterError(f"unknown TFLite variant(s) {unknown}" if unknown
-                             else "no TFLite variant requested", parameter="variants",
-                             hint=f"use some of: {', '.join(VARIANTS)}")
-    if tflite_inputs not in INPUT_MODES:
-        raise ParameterError(f"tflite_inputs is '{tflite_inputs}'", parameter="tflite_inputs",
-                             hint=f"use one of: {', '.join(INPUT_MODES)}")
-    if "int8" in variants and representative < MIN_REPRESENTATIVE_ROWS:
-        representative_rows({"x": np.zeros(MIN_REPRESENTATIVE_ROWS)}, representative)  # raises
-    if recommend_rule not in rules() and recommend_rule not in variants:
-        raise ParameterError(f"unknown recommendation rule '{recommend_rule}'",
-                             parameter="recommend",
-                             hint=f"use a rule ({', '.join(rules())}) or one of the variants "
-                                  f"({', '.join(variants)})")
-    if latency_runs < 10:
-        raise ParameterError(f"latency_runs is {latency_runs}; a p95 needs at least 10 runs",
-                             parameter="latency_runs", hint="set latency_runs to 100 or more")
+    params = params or TFLiteParams()
+    variants, tflite_inputs, int8_io = params.variants, params.tflite_inputs, params.int8_io
+    threshold, recommend_rule, latency_runs = (params.threshold, params.recommend,
+                                               params.latency_runs)
     t0 = time.perf_counter()
     export_dir = verified_export(step)
     model, info, _ = load_trained(step)
-    name, higher = primary_metric(info, metric)
+    name, higher = primary_metric(info, params.metric)
 
     eval_table = step.load(f"{DATA}/eval")
-    if eval_rows and eval_rows < eval_table.num_rows:
-        eval_table = eval_table.slice(0, eval_rows)
+    if params.eval_rows and params.eval_rows < eval_table.num_rows:
+        eval_table = eval_table.slice(0, params.eval_rows)
     arrays = feature_arrays(eval_table, info, source=f"{DATA}/eval")
     y = label_targets(eval_table, info, source=f"{DATA}/eval")
     rep = None
     if "int8" in variants:
         train = feature_arrays(step.load(f"{DATA}/train"), info, source=f"{DATA}/train")
-        rep = representative_rows(train, representative, seed=seed,
+        rep = representative_rows(train, params.representative, seed=params.seed,
                                   source=f"{DATA}/train")
 
     sm_out, sm_latency = _savedmodel_outputs(export_dir, arrays, info, latency_runs)
@@ -177,7 +152,7 @@ def convert_tflite(step: Step, *, variants: Sequence[str] = VARIANTS,
     notes: list[str] = []
     unsupported: list[str] = []
     spec = None
-    threads = num_threads or None
+    threads = params.num_threads or None
 
     with tempfile.TemporaryDirectory(prefix="wb-tflite-") as tmp:
         raw_dir = write_lite_savedmodel(model, info, Path(tmp) / "raw")
@@ -222,7 +197,7 @@ def convert_tflite(step: Step, *, variants: Sequence[str] = VARIANTS,
                 else:
                     conv = convert_variant(
                         src, variant, representative=rep, int8_io=int8_io,
-                        dynamic_engine=dynamic_engine,
+                        dynamic_engine=params.dynamic_engine,
                         float_model=float_model.content if float_model else None)
                     if variant == "float32":
                         float_model = conv

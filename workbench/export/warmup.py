@@ -18,6 +18,7 @@ import numpy as np
 
 from workbench.errors import ParameterError
 from workbench.export.contract import ModelInfo
+from workbench.export.params import MAX_WARMUP_RECORDS as MAX_RECORDS
 from workbench.export.signatures import CLASSIFY, REGRESS, SERVING_DEFAULT, to_examples
 
 __all__ = ["MAX_RECORDS", "WARMUP_FILE", "read_warmup", "request_inputs", "write_warmup"]
@@ -25,7 +26,6 @@ __all__ = ["MAX_RECORDS", "WARMUP_FILE", "read_warmup", "request_inputs", "write
 log = logging.getLogger(__name__)
 
 WARMUP_FILE = "assets.extra/tf_serving_warmup_requests"
-MAX_RECORDS = 1000
 
 
 def _batch_sizes(n_records: int, max_batch: int) -> list[int]:

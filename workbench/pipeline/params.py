@@ -15,10 +15,12 @@ from typing import Any
 import yaml
 
 from workbench.errors import ParameterError
-from workbench.pipeline.spec import RESERVED_PARAMETERS, Parameter, Pipeline, Stage
+from workbench.params import Parameter
+from workbench.pipeline.spec import RESERVED_PARAMETERS, Pipeline, Stage
 from workbench.project import load_yaml_mapping
 
-__all__ = ["parse_assignments", "read_params_file", "resolve_parameters"]
+__all__ = ["effective_parameters", "parse_assignments", "plain", "read_params_file",
+           "resolve_parameters"]
 
 _RAW = "__raw_text__"
 
@@ -62,62 +64,29 @@ class _Raw:
         return repr(self.value)
 
 
+def plain(value: Any) -> Any:
+    """Unwrap command-line values (which remember their text) into plain data."""
+    if isinstance(value, _Raw):
+        return value.value
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value
+
+
 def read_params_file(path: str | Path) -> dict[str, Any]:
     return load_yaml_mapping(Path(path), "parameters file")
 
 
-_KIND_NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "a string",
-               list: "a list", tuple: "a list", dict: "a mapping"}
-
-
-def _example(default: Any) -> str:
-    if isinstance(default, bool):
-        return "true" if default else "false"
-    if isinstance(default, (list, tuple)):
-        return "[" + ",".join(str(x) for x in default) + "]"
-    return str(default) if default != "" else '""'
-
-
 def _coerce(stage: Stage, param: Parameter, value: Any, source: str) -> Any:
+    """The value as the declared type (a ParameterError names the stage and the source)."""
     raw_text = value.text if isinstance(value, _Raw) else None
     if isinstance(value, _Raw):
         value = value.value
-    default = param.default
-    ok = True
-    if default is None or value is None:
-        return value
-    if isinstance(default, bool):
-        ok = isinstance(value, bool)
-    elif isinstance(default, int):
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif isinstance(default, float):
-        if isinstance(value, str):  # YAML 1.1 reads "1e-5" (no dot) as a string
-            try:
-                value = float(value)
-            except ValueError:
-                pass
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        value = float(value) if ok else value
-    elif isinstance(default, str):
-        if not isinstance(value, str):
-            if raw_text is not None:
-                value = raw_text
-            elif isinstance(value, (int, float)) and not isinstance(value, bool):
-                value = str(value)
-            else:
-                ok = False
-    elif isinstance(default, (list, tuple)):
-        ok = isinstance(value, (list, tuple))
-    elif isinstance(default, dict):
-        ok = isinstance(value, dict)
-    if not ok:
-        kind = _KIND_NAMES.get(type(default), type(default).__name__)
-        raise ParameterError(
-            f"parameter '{param.name}' of stage {stage.name} takes {kind} "
-            f"(default {default!r}); {source} gives {value!r}",
-            hint=f"pass {kind}, e.g. -p {param.name}={_example(default)}",
-            stage=stage.name, parameter=param.name)
-    return value
+    try:
+        return param.coerce(value, raw_text)
+    except ParameterError as err:
+        raise ParameterError(f"stage {stage.name}: {err.message} ({source})", hint=err.hint,
+                             stage=stage.name, parameter=param.name) from None
 
 
 def _valid_list(stages: list[Stage]) -> str:
@@ -189,6 +158,8 @@ def resolve_parameters(pipeline: Pipeline, targets: list[Stage], *,
         _apply(params_file, pipeline, targets, out, "--params file")
     if assignments:
         _apply(assignments, pipeline, targets, out, "-p")
+    for stage in targets:  # ranges and combinations, before any kernel starts
+        stage.check_values(effective_parameters(stage, out[stage.name]))
     return out
 
 

@@ -13,13 +13,16 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from workbench.errors import ConfigError
+from workbench.errors import ConfigError, ParameterError
+from workbench.params import Parameter, StageParams
 from workbench.project import Project, load_yaml_mapping
+from workbench.registry import load_object
 
-__all__ = ["RESERVED_PARAMETERS", "Pipeline", "Stage", "notebook_parameters", "package_notebook"]
+__all__ = ["RESERVED_PARAMETERS", "Parameter", "Pipeline", "Stage", "notebook_parameters",
+           "package_notebook"]
 
 #: Injected by the runner into every stage; users cannot set them.
-RESERVED_PARAMETERS = ("run_dir", "step", "mode")
+RESERVED_PARAMETERS = StageParams.RESERVED
 
 
 def package_notebook(name: str) -> Path:
@@ -30,14 +33,6 @@ def package_notebook(name: str) -> Path:
         raise ConfigError(f"the workbench ships no notebook '{name}'",
                           hint=f"shipped notebooks: {', '.join(have)}")
     return path
-
-
-@dataclass(frozen=True)
-class Parameter:
-    name: str
-    type_name: str
-    default: Any
-    help: str
 
 
 @functools.lru_cache(maxsize=64)
@@ -59,7 +54,8 @@ def _inspect_cached(path: str, mtime_ns: int) -> dict[str, Parameter]:
                 f"{info['default']}",
                 hint="parameters cells hold literal defaults only; compute derived values in "
                 "a later cell", file=path) from err
-        out[name] = Parameter(name, info["inferred_type_name"], default, info.get("help", ""))
+        out[name] = Parameter.inferred(name, info["inferred_type_name"], default,
+                                       info.get("help", ""))
     return out
 
 
@@ -78,6 +74,9 @@ class Stage:
     #: ``module:function`` adding to the cache key what a stage reads besides its inputs
     #: (e.g. a baseline from other runs); called as ``f(run, stage_name, parameters)``.
     fingerprint_hook: str | None = None
+    #: ``module:Class`` of the stage's parameter declaration (a StageParams subclass); None:
+    #: the notebook's parameters cell is the declaration (a user's own notebook)
+    params: str | None = None
 
     @property
     def short(self) -> str:
@@ -94,8 +93,35 @@ class Stage:
             return True
         return self.number is not None and ref.isdigit() and int(ref) == int(self.number)
 
+    @property
+    def declaration(self) -> type[StageParams] | None:
+        """The stage's parameter declaration, when it has one."""
+        if self.params is None:
+            return None
+        cls = load_object(self.params, what=f"parameter declaration of stage {self.name}")
+        if not (isinstance(cls, type) and issubclass(cls, StageParams)):
+            raise ConfigError(f"stage {self.name}: params '{self.params}' is not a StageParams "
+                              "class", hint="name a subclass of workbench.params.StageParams")
+        return cls
+
     def declared_parameters(self) -> dict[str, Parameter]:
+        """Every parameter the stage takes: its declaration's, else its notebook's cell's."""
+        declaration = self.declaration
+        if declaration is not None:
+            return declaration.parameters()
         return notebook_parameters(self.notebook)
+
+    def check_values(self, values: dict[str, Any]) -> None:
+        """Run the declaration's checks on a full set of values (ranges, combinations), so a
+        bad value is refused before a kernel starts."""
+        declaration = self.declaration
+        if declaration is None:
+            return
+        try:
+            declaration(**values, step=self.name)
+        except ParameterError as err:
+            raise ParameterError(f"stage {self.name}: {err.message}", hint=err.hint,
+                                 stage=self.name, **err.context) from None
 
 
 @dataclass
@@ -200,4 +226,6 @@ def _stage(entry: dict[str, Any], project: Project | None, index: int,
     params = {**(base.parameters if base else {}), **entry.get("parameters", {})}
     cache = entry.get("cache", base.cache if base else True)
     hook = entry.get("fingerprint_hook", base.fingerprint_hook if base else None)
-    return Stage(name, notebook, needs, cache, params, hook)
+    # a stage keeps its default declaration only with its default notebook
+    declaration = entry.get("params", base.params if base and notebook_ref is None else None)
+    return Stage(name, notebook, needs, cache, params, hook, declaration)

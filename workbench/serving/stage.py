@@ -17,20 +17,20 @@ from workbench.errors import ParameterError
 from workbench.runs.step import Step
 from workbench.serving import checks
 from workbench.serving.control import CANARY, STABLE, Controller
+from workbench.serving.params import ServingParams
 from workbench.serving.process import ServerHandle, running, start_local, stop
 from workbench.serving.repository import Repository
 from workbench.stages import DATA_VALIDATION, EXPORT
 
-__all__ = ["ServingStage"]
+__all__ = ["ServingParams", "ServingStage"]
 
 log = logging.getLogger(__name__)
-
-CANARY_ACTIONS = ("auto", "promote", "rollback", "keep")
 
 
 @dataclass
 class ServingStage:
     step: Step
+    params: ServingParams = field(default_factory=ServingParams)
     report: dict[str, Any] = field(default_factory=dict)
     repo: Repository | None = None
     handle: ServerHandle | None = None
@@ -42,34 +42,35 @@ class ServingStage:
 
     # -- opening -------------------------------------------------------------------------------
     @classmethod
-    def open(cls, step: Step, *, model_name: str = "", repository: str = "",
-             target: str = "local", rest_port: int = 8501, grpc_port: int = 8500,
-             keep: int = 5, token: str = "", public_key: str = "") -> ServingStage:
+    def open(cls, step: Step, params: ServingParams | None = None) -> ServingStage:
         """Compute mode: start (or reuse) the repository's local server. View mode: load the
         saved report."""
+        params = params or ServingParams()
         if not step.computing:
-            return cls(step, report=step.load("serving_report"))
+            return cls(step, params, report=step.load("serving_report"))
+        target = params.target
         if target != "local":
             raise ParameterError(f"target '{target}' cannot run checks from the notebook here",
                                  hint="use target='local'; docker and kubernetes files come "
                                       "from workbench serve manifests")
-        repo = Repository.default(repository)
+        repo = Repository.default(params.repository)
         repo.init()
         card = step.load(f"{DATA_VALIDATION}/data_card") if step.has(
             f"{DATA_VALIDATION}/data_card") else {}
         from workbench.serving.ops import default_model_name
 
-        model = model_name or default_model_name(repo, card)
+        model = params.model_name or default_model_name(repo, card)
         existing = running(repo)
-        handle = existing or start_local(repo, rest_port=rest_port, grpc_port=grpc_port,
-                                         token=token or None, poll_seconds=1.0,
-                                         config_poll_seconds=1.0, public_key_path=public_key)
-        stage = cls(step, repo=repo, handle=handle, started_server=existing is None,
+        handle = existing or start_local(repo, rest_port=params.rest_port,
+                                         grpc_port=params.grpc_port, token=params.token or None,
+                                         poll_seconds=1.0, config_poll_seconds=1.0,
+                                         public_key_path=params.public_key)
+        stage = cls(step, params, repo=repo, handle=handle, started_server=existing is None,
                     model=model)
         stage.report = {"model": model, "repository": str(repo.root), "target": target,
                         "server": {"rest": handle.rest_url,
                                    "grpc": f"{handle.host}:{handle.grpc_port}",
-                                   "reused": existing is not None}, "keep": keep}
+                                   "reused": existing is not None}, "keep": params.keep}
         return stage
 
     @property
@@ -83,14 +84,16 @@ class ServingStage:
         return Controller(self.repo, self.handle.rest(), self.handle.grpc())
 
     # -- steps ---------------------------------------------------------------------------------
-    def push(self, *, label: str = "auto", public_key_path: str = "") -> dict[str, Any]:
+    def push(self, *, label: str = "auto") -> dict[str, Any]:
         """Push the run's 04_export/saved_model as the next version; serve it as stable (first
         version) or as canary beside the stable one."""
         if not self.computing:
             return self._saved("push")
+        # step.path checks the artifact against the run's record (hashing it at most once per
+        # content in the run), so the push copies it without hashing it again
         self.export_dir = self.step.path(f"{EXPORT}/saved_model")
         result = self.repo.push(self.export_dir, self.model, keep=self.report["keep"],
-                                public_key_path=public_key_path or None)
+                                public_key_path=self.params.public_key or None, verified=True)
         change = self._controller().deploy(self.model, result.version, label=label)
         out = {**result.to_dict(), "change": change.to_dict(),
                "label": CANARY if CANARY in change.labels_after and
@@ -119,24 +122,22 @@ class ServingStage:
         self.report["smoke"] = result
         return result
 
-    def parity(self, *, rows: int = 200, tolerance: float = 1e-5) -> dict[str, Any]:
+    def parity(self) -> dict[str, Any]:
         if not self.computing:
             return self._saved("parity")
-        if rows < 1:
-            raise ParameterError(f"parity_rows={rows}: at least one example is needed",
-                                 hint="set parity_rows to 1 or more")
-        examples, inputs = self._eval_examples(rows)
+        examples, inputs = self._eval_examples(self.params.parity_rows)
         result = checks.parity(self.handle.rest(), self.model, self.export_dir, examples,
-                               inputs, tolerance=tolerance, label=self._label(),
+                               inputs, tolerance=self.params.parity_tolerance,
+                               label=self._label(),
                                grpc=self.handle.grpc())
         self.report["parity"] = result
         return result
 
-    def load_test(self, *, seconds: float = 10.0, concurrency: int = 32,
-                  tool: str = "auto") -> dict[str, Any] | None:
+    def load_test(self) -> dict[str, Any] | None:
         """A load test from a separate process (wrk when installed) on the pushed version."""
         if not self.computing:
             return self._saved("load_test")
+        seconds, concurrency = self.params.load_seconds, self.params.concurrency
         if seconds <= 0:
             self.report["load_test"] = None
             return None
@@ -148,19 +149,17 @@ class ServingStage:
                ":predict")
         body = checks.json_body({"instances": examples[:1]})
         result = rest_load(url, body, concurrency=concurrency, seconds=seconds,
-                           token=self.handle.token, tool=tool).to_dict()
+                           token=self.handle.token, tool=self.params.load_tool).to_dict()
         self.report["load_test"] = result
         self.step.log_metrics(serving_rps=round(result["throughput"], 1),
                               serving_p99_ms=round(result["latency_ms"]["p99"], 2))
         return result
 
-    def canary(self, *, share: float = 0.2, requests: int = 200) -> dict[str, Any]:
+    def canary(self) -> dict[str, Any]:
         """Compare the canary with stable (skipped when the pushed version became stable)."""
         if not self.computing:
             return self._saved("canary")
-        if not 0 < share < 1:
-            raise ParameterError(f"canary_share={share} must be between 0 and 1",
-                                 hint="e.g. 0.2 sends a fifth of the requests to the canary")
+        share, requests = self.params.canary_share, self.params.canary_requests
         labels = self.repo.labels(self.model)
         if CANARY not in labels:
             result = {"skipped": f"version {labels.get(STABLE)} is the first stable version "
@@ -173,14 +172,13 @@ class ServingStage:
         self.report["canary"] = result
         return result
 
-    def decide(self, action: str = "auto") -> dict[str, Any]:
-        """Promote the canary, roll it back, or keep it (``auto``: promote when it answered
-        without errors, passed smoke and parity and its p95 is within 2× stable's + 20 ms)."""
+    def decide(self) -> dict[str, Any]:
+        """Promote the canary, roll it back, or keep it, as ``canary_action`` says (``auto``:
+        promote when it answered without errors, passed smoke and parity and its p95 is within
+        2× stable's + 20 ms)."""
         if not self.computing:
             return self._saved("decision")
-        if action not in CANARY_ACTIONS:
-            raise ParameterError(f"canary_action '{action}' is unknown",
-                                 hint=f"use one of: {', '.join(CANARY_ACTIONS)}")
+        action = self.params.canary_action
         canary = self.report.get("canary") or {}
         if "skipped" in canary:
             decision = {"action": "none", "why": canary["skipped"]}
@@ -219,18 +217,24 @@ class ServingStage:
         self.report["status"] = status
         return status
 
+    @property
+    def keeps_serving(self) -> bool:
+        """Whether the server stays up after the notebook (so its buttons can act on it)."""
+        return self.computing and not (self.params.stop_server and self.started_server)
+
     def stop(self) -> bool:
-        """Stop the server if this stage started it."""
-        if not self.computing or not self.started_server:
+        """Stop the server if this stage started it and ``stop_server`` says so."""
+        if not self.computing or not self.started_server or not self.params.stop_server:
             return False
         stop(self.repo)
         self.report["server"]["stopped"] = True
         return True
 
-    def finish(self, *, latency_budget_ms: float = 0.0) -> dict[str, Any]:
+    def finish(self) -> dict[str, Any]:
         """Save ``serving_report`` and record the ``serving`` gate."""
         if not self.computing:
             return self.report
+        latency_budget_ms = self.params.latency_budget_ms
         reasons, passed = [], True
         smoke = self.report.get("smoke") or {}
         if not smoke.get("passed"):

@@ -14,7 +14,7 @@ import logging
 import os
 import tempfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +30,10 @@ from workbench.train.data import (
     label_classes,
     require_label,
 )
-from workbench.train.trainer import FitResult, TrainConfig, fit
+from workbench.train.params import TrainParams
+from workbench.train.trainer import FitResult, fit
 
-__all__ = ["TrainResult", "load_inputs", "model_info", "save_model", "train"]
+__all__ = ["TrainParams", "TrainResult", "load_inputs", "model_info", "save_model", "train"]
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +70,7 @@ class TrainInputs:
     hashes: dict[str, str]
 
 
-def load_inputs(step: Step, *, drop_features: list[str] | tuple[str, ...] = (),
-                bucketize: dict[str, Any] | None = None, max_vocabulary: int = 1000,
-                oov_buckets: int = 1) -> TrainInputs:
+def load_inputs(step: Step, params: TrainParams) -> TrainInputs:
     """Read stage 01's data card, training split, statistics and schema; plan the features."""
     import pyarrow.parquet as pq
     from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
@@ -90,9 +89,9 @@ def load_inputs(step: Step, *, drop_features: list[str] | tuple[str, ...] = (),
     schema = step.load(f"{DATA_STEP}/schema", message=schema_pb2.Schema)
     columns = column_stats(stats)
     plan = plan_features({f.name: f.type for f in table.schema}, columns,
-                         schema_domains(schema), label=label, key=key, drop=drop_features,
-                         bucketize=bucketize, max_vocabulary=max_vocabulary,
-                         oov_buckets=oov_buckets)
+                         schema_domains(schema), label=label, key=key,
+                         drop=params.drop_features, bucketize=params.bucketize,
+                         max_vocabulary=params.max_vocabulary, oov_buckets=params.oov_buckets)
     label_col = columns.get(label)
     label_stats = (0.0, 1.0)
     if label_col is not None and label_col.type == "numeric":
@@ -113,7 +112,7 @@ def save_model(step: Step, model: Any) -> Path:
     return step.dir / "model.keras"
 
 
-def model_info(inputs: TrainInputs, classes: list[Any], config: TrainConfig,
+def model_info(inputs: TrainInputs, classes: list[Any], config: TrainParams,
                result: FitResult, rows: int) -> dict[str, Any]:
     """The ``model_info`` artifact: the contract with evaluation, export and serving."""
     import keras
@@ -128,7 +127,6 @@ def model_info(inputs: TrainInputs, classes: list[Any], config: TrainConfig,
                   "meaning": "class probabilities in the order of classes"}
     else:
         output = {"shape": [None, 1], "meaning": f"predicted {card['label']}"}
-    params = asdict(config)
     return {
         "task": task,
         "label": card["label"],
@@ -141,7 +139,7 @@ def model_info(inputs: TrainInputs, classes: list[Any], config: TrainConfig,
         "output": output,
         "label_stats": ({"mean": inputs.label_stats[0], "std": inputs.label_stats[1]}
                         if task == "regression" else None),
-        "parameters": params,
+        "parameters": config.values(),
         "preprocessing": plan.to_dict(),
         "strategy": result.strategy,
         "rows": {"train": rows},
@@ -150,43 +148,35 @@ def model_info(inputs: TrainInputs, classes: list[Any], config: TrainConfig,
     }
 
 
-def _fingerprint(inputs: TrainInputs, config: TrainConfig) -> str:
-    material = {"inputs": inputs.hashes, "config": asdict(config),
+def _fingerprint(inputs: TrainInputs, config: TrainParams) -> str:
+    material = {"inputs": inputs.hashes, "config": config.values(),
                 "plan": inputs.plan.to_dict()}
     return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()
                           ).hexdigest()[:16]
 
 
-def train(step: Step, *, on_epoch: Callable[[int, dict[str, float]], None] | None = None,
-          drop_features: list[str] | tuple[str, ...] = (),
-          bucketize: dict[str, Any] | None = None, max_vocabulary: int = 1000,
-          oov_buckets: int = 1, positive_class: str = "", **config: Any) -> TrainResult:
-    """Train (compute mode) or load (view mode) the stage's model.
-
-    ``config`` holds the :class:`~workbench.train.trainer.TrainConfig` fields (builder, epochs,
-    batch_size, learning_rate, strategy, precision, jit_compile, seed, cripple …); ``on_epoch``
-    is called after every epoch with its number and logs (the live widget).
-    """
+def train(step: Step, params: TrainParams | None = None, *,
+          on_epoch: Callable[[int, dict[str, float]], None] | None = None) -> TrainResult:
+    """Train (compute mode) or load (view mode) the stage's model. ``on_epoch`` is called
+    after every epoch with its number and logs (the live widget)."""
     if not step.computing:
         return TrainResult(step.load("model_info"), step.load("history"), step.path("model"))
-    cfg = TrainConfig(**config)
-    cfg.check()
-    inputs = load_inputs(step, drop_features=drop_features, bucketize=bucketize,
-                         max_vocabulary=max_vocabulary, oov_buckets=oov_buckets)
+    params = params or TrainParams()
+    inputs = load_inputs(step, params)
     card = inputs.card
     task, label = card["task"], card["label"]
-    classes = label_classes(inputs.table, label, task, positive_class=positive_class)
+    classes = label_classes(inputs.table, label, task, positive_class=params.positive_class)
     y = encode_labels(inputs.table, label, task, classes)
     x = feature_arrays(inputs.table, inputs.plan)
     check_finite(x, inputs.plan)
     for d in inputs.plan.dropped:
         log.info("feature %s dropped: %s", d["name"], d["reason"])
-    backup = step.run.path / "checkpoints" / step.name / _fingerprint(inputs, cfg) / "backup"
+    backup = step.run.path / "checkpoints" / step.name / _fingerprint(inputs, params) / "backup"
     result = fit(inputs.plan, x, y, task=task,
-                 n_outputs=len(classes) if task == "multiclass" else 1, config=cfg,
+                 n_outputs=len(classes) if task == "multiclass" else 1, config=params,
                  log_dir=step.tensorboard_dir, backup_dir=backup,
                  label_stats=inputs.label_stats, on_epoch=on_epoch)
-    info = model_info(inputs, classes, cfg, result, len(y))
+    info = model_info(inputs, classes, params, result, len(y))
     path = save_model(step, result.model)
     step.save("model_info", info)
     step.save("history", result.history)

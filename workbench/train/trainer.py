@@ -15,75 +15,23 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from workbench.errors import ConfigError, DataError, WorkbenchError
+from workbench.errors import DataError, WorkbenchError
 from workbench.features.spec import FeaturePlan
 from workbench.train.data import MIN_ROWS, check_encoded, make_dataset
+from workbench.train.params import TrainParams
 
-__all__ = ["CRIPPLES", "FitResult", "TrainConfig", "TrainingError", "encode", "fit"]
+__all__ = ["FitResult", "TrainingError", "encode", "fit"]
 
 log = logging.getLogger(__name__)
 
-#: ways to make a model deliberately worse (to check that evaluation refuses to bless it)
-CRIPPLES = {
-    "": "no crippling",
-    "shuffle_labels": "train on randomly permuted labels (the model learns nothing real)",
-}
-
-
 class TrainingError(WorkbenchError):
     """Training ran but did not produce a usable model."""
-
-
-@dataclass
-class TrainConfig:
-    builder: str = "dnn"
-    hidden_units: list[int] = field(default_factory=lambda: [64, 32])
-    epochs: int = 20
-    batch_size: int = 256
-    learning_rate: float = 0.001
-    dropout: float = 0.1
-    l2: float = 0.0
-    embedding_dim: int = 0
-    early_stopping_patience: int = 3
-    validation_fraction: float = 0.1
-    strategy: str = "default"
-    precision: str = "float32"
-    jit_compile: bool = False
-    seed: int = 42
-    cripple: str = ""
-    histogram_freq: int = 1
-    builder_options: dict[str, Any] = field(default_factory=dict)
-
-    def check(self) -> None:
-        def bad(name: str, why: str, fix: str) -> ConfigError:
-            return ConfigError(f"parameter {name}={getattr(self, name)!r}: {why}", hint=fix,
-                               parameter=name)
-
-        if self.epochs < 1:
-            raise bad("epochs", "must be at least 1", "set epochs to 1 or more")
-        if self.batch_size < 1:
-            raise bad("batch_size", "must be at least 1", "e.g. batch_size=256")
-        if not self.learning_rate > 0:
-            raise bad("learning_rate", "must be positive", "e.g. learning_rate=0.001")
-        if not 0 <= self.dropout < 1:
-            raise bad("dropout", "must be in [0, 1)", "e.g. dropout=0.1")
-        if not 0 < self.validation_fraction < 0.9:
-            raise bad("validation_fraction", "must be in (0, 0.9)",
-                      "e.g. validation_fraction=0.1")
-        if any(not isinstance(u, int) or u < 1 for u in self.hidden_units):
-            raise bad("hidden_units", "must be a list of positive integers", "e.g. [64, 32]")
-        if self.histogram_freq < 0:
-            raise bad("histogram_freq", "must be 0 (no histograms) or more",
-                      "e.g. histogram_freq=1")
-        if self.cripple not in CRIPPLES:
-            raise bad("cripple", "unknown way to cripple a model",
-                      "use one of: " + ", ".join(repr(c) for c in CRIPPLES))
 
 
 @dataclass
@@ -157,7 +105,7 @@ class _EpochRecorder:
 
 
 def fit(plan: FeaturePlan, x: Mapping[str, np.ndarray], y: np.ndarray, *, task: str,
-        n_outputs: int, config: TrainConfig, log_dir: Path | None = None,
+        n_outputs: int, config: TrainParams, log_dir: Path | None = None,
         backup_dir: Path | None = None, label_stats: tuple[float, float] = (0.0, 1.0),
         on_epoch: Callable[[int, dict[str, float]], None] | None = None,
         callbacks: list[Any] | None = None) -> FitResult:
@@ -242,7 +190,7 @@ def fit(plan: FeaturePlan, x: Mapping[str, np.ndarray], y: np.ndarray, *, task: 
                 log_dir, ({k: tf.constant(v[sample]) for k, v in encoded.items()},
                           tf.constant(y[sample])), loss, freq=config.histogram_freq))
         metric_names = ["loss", *(m.name for m in metrics)]
-        write_hparams(log_dir, {**_hparams(config), "task": task}, metric_names,
+        write_hparams(log_dir, {**config.hparams(), "task": task}, metric_names,
                       trial=f"{config.builder}-seed{config.seed}")
     if on_epoch is not None:
         cbs.append(EpochListener(on_epoch))
@@ -268,14 +216,7 @@ def fit(plan: FeaturePlan, x: Mapping[str, np.ndarray], y: np.ndarray, *, task: 
                      round(time.monotonic() - started, 3), info.is_chief)
 
 
-def _hparams(config: TrainConfig) -> dict[str, Any]:
-    out = asdict(config)
-    out["hidden_units"] = ",".join(str(u) for u in config.hidden_units)
-    out.pop("builder_options", None)
-    return out
-
-
-def _history(epochs: list[dict[str, float]], config: TrainConfig) -> dict[str, Any]:
+def _history(epochs: list[dict[str, float]], config: TrainParams) -> dict[str, Any]:
     names = sorted({k for e in epochs for k in e if k != "epoch"})
     best = None
     if epochs and config.early_stopping_patience <= 0:

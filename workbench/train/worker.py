@@ -19,7 +19,6 @@ import argparse
 import json
 import logging
 import sys
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +32,6 @@ __all__ = ["main", "run_worker"]
 log = logging.getLogger(__name__)
 
 STEP = TRAIN
-_PLAN_KEYS = ("drop_features", "bucketize", "max_vocabulary", "oov_buckets")
 
 
 def run_worker(run_dir: str | Path, *, overrides: dict[str, Any] | None = None,
@@ -42,20 +40,23 @@ def run_worker(run_dir: str | Path, *, overrides: dict[str, Any] | None = None,
     from workbench.runs.step import Step
     from workbench.runs.store import Run
     from workbench.train.data import check_finite, encode_labels, feature_arrays, label_classes
+    from workbench.train.params import TrainParams
     from workbench.train.stage import load_inputs
-    from workbench.train.trainer import TrainConfig, fit
+    from workbench.train.trainer import fit
 
     run = Run(run_dir)
-    params = dict((run.step_record(STEP) or {}).get("parameters", {}))
-    params.update(overrides or {})
-    params["strategy"] = "multi_worker"
-    names = {f.name for f in fields(TrainConfig)}
-    config = TrainConfig(**{k: v for k, v in params.items() if k in names})
+    record = run.step(STEP)
+    values = dict(record.parameters if record else {})
+    values.update(overrides or {})
+    values["strategy"] = "multi_worker"
+    declared = TrainParams.parameters()
+    config = TrainParams(**{k: v for k, v in values.items()
+                            if k in declared and k not in TrainParams.RESERVED})
     step = Step(run, STEP, "view")  # reads stage 01's artifacts; writes nothing to the run
-    inputs = load_inputs(step, **{k: params[k] for k in _PLAN_KEYS if k in params})
+    inputs = load_inputs(step, config)
     task, label = inputs.card["task"], inputs.card["label"]
     classes = label_classes(inputs.table, label, task,
-                            positive_class=str(params.get("positive_class", "")))
+                            positive_class=config.positive_class)
     y = encode_labels(inputs.table, label, task, classes)
     x = feature_arrays(inputs.table, inputs.plan)
     check_finite(x, inputs.plan)
