@@ -1,10 +1,13 @@
 """TFRecord files of ``tf.train.Example`` (the TFX format) to and from Arrow.
 
-Reading: TensorFlow's own TFRecord reader checks the framing and CRCs; each record must parse as
-a ``tf.train.Example`` with no fields an Example does not have. A feature becomes a scalar column
-when every example holding it has exactly one value, a list column otherwise; ``bytes_list``
-values become strings when they are UTF-8 text. A feature stored as two kinds (say int64 in one
-record and bytes in another) is an error naming the feature and both records.
+Reading: TensorFlow's own TFRecord reader checks the framing and CRCs; records are parsed in
+batches by ``tf.io.parse_example`` (:mod:`workbench.data.tfexample`), and only records a batch
+parse cannot vouch for go through the precise per-record parser here, which requires each
+record to parse as a ``tf.train.Example`` with no fields an Example does not have. A feature
+becomes a scalar column when every example holding it has exactly one value, a list column
+otherwise; ``bytes_list`` values become strings when they are UTF-8 text. A feature stored as two
+kinds (say int64 in one record and bytes in another) is an error naming the feature and both
+records.
 
 TensorFlow is imported only when a TFRecord file is read or written.
 """
@@ -26,7 +29,8 @@ __all__ = ["iter_tfrecord_batches", "read_tfrecord", "write_tfrecord"]
 
 log = logging.getLogger(__name__)
 
-_KINDS = {"int64_list": "int", "float_list": "float", "bytes_list": "bytes"}
+PARSE_BATCH = 1 << 14  # records per tf.io.parse_example call
+READ_BUFFER_BYTES = 4 << 20
 
 
 def _compression(path: Path) -> str:
@@ -78,74 +82,50 @@ def _not_example(path: Path, index: int, why: str) -> DataError:
         row=index)
 
 
-class _Columns:
-    """Collects the features of a run of examples into Arrow columns."""
+def _record_batches(path: Path, size: int) -> Iterator[tuple[int, Any]]:
+    """The file's records in ``tf.string`` batches of ``size``, with the first record's index.
+    Framing damage is located record by record (:func:`_records` names the record)."""
+    import tensorflow as tf
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.values: dict[str, list[Any]] = {}
-        self.kinds: dict[str, tuple[str, int]] = {}
-        self.rows = 0
-
-    def add(self, example: Any, index: int) -> None:
-        for name, feature in example.features.feature.items():
-            which = feature.WhichOneof("kind")
-            if which is None:
-                continue
-            kind = _KINDS[which]
-            seen = self.kinds.get(name)
-            if seen is None:
-                self.kinds[name] = (kind, index)
-                self.values[name] = [None] * self.rows
-            elif seen[0] != kind:
-                raise DataError(
-                    f"feature '{name}' of TFRecord file {self.path} mixes types: "
-                    f"{seen[0]} in record {seen[1]}, {kind} in record {index}",
-                    hint="a feature must hold one type in every example; fix the writer",
-                    file=str(self.path), column=name, row=index)
-            self.values[name].append(list(getattr(feature, which).value))
-        self.rows += 1
-        for column in self.values.values():
-            if len(column) < self.rows:
-                column.append(None)
-
-    def table(self) -> pa.Table:
-        columns = {}
-        for name, rows in sorted(self.values.items()):
-            kind = self.kinds[name][0]
-            present = [r for r in rows if r is not None]
-            scalar = all(len(r) == 1 for r in present)
-            if kind == "bytes":
-                rows, kind = _decode(rows)
-            arrow = {"int": pa.int64(), "float": pa.float32(), "string": pa.string(),
-                     "bytes": pa.binary()}[kind]
-            if scalar:
-                columns[name] = pa.array([None if r is None else r[0] for r in rows],
-                                         type=arrow)
-            else:
-                columns[name] = pa.array(rows, type=pa.list_(arrow))
-        self.values, self.kinds, self.rows = {}, {}, 0
-        return pa.table(columns)
-
-
-def _decode(rows: list[Any]) -> tuple[list[Any], str]:
-    try:
-        return [None if r is None else [v.decode("utf-8") for v in r] for r in rows], "string"
-    except UnicodeDecodeError:
-        return rows, "bytes"
+    dataset = tf.data.TFRecordDataset(str(path), compression_type=_compression(path),
+                                      buffer_size=READ_BUFFER_BYTES).batch(size).prefetch(1)
+    batches = iter(dataset)
+    start = 0
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except tf.errors.DataLossError as err:
+            for _ in _records(path):
+                pass
+            raise DataError(f"TFRecord file {path} is damaged after record {start}: "
+                            f"{err.message}", hint="write the file again",
+                            file=str(path)) from err
+        yield start, batch
+        start += int(batch.shape[0])
 
 
 def iter_tfrecord_batches(path: str | os.PathLike[str], *,
                           batch_rows: int = 1 << 16) -> Iterator[pa.Table]:
-    """The examples of a TFRecord file as Arrow tables of up to ``batch_rows`` rows."""
+    """The examples of a TFRecord file as Arrow tables of up to ``batch_rows`` rows, parsed
+    in batches by TensorFlow (:mod:`workbench.data.tfexample`)."""
+    from workbench.data.tfexample import ExampleColumns
+
     path = Path(path)
-    columns = _Columns(path)
-    for index, record in _records(path):
-        columns.add(_parse(record, index, path), index)
-        if columns.rows >= batch_rows:
-            yield columns.table()
+    columns = ExampleColumns(path, _parse)
+    for start, batch in _record_batches(path, min(batch_rows, PARSE_BATCH)):
+        offset = 0
+        while offset < batch.shape[0]:
+            take = min(int(batch.shape[0]) - offset, batch_rows - columns.rows)
+            columns.add(batch[offset:offset + take], start + offset)
+            offset += take
+            if columns.rows >= batch_rows:
+                yield columns.table()
     if columns.rows:
         yield columns.table()
+    if columns.slow_records:
+        log.info("TFRecord %s: %d records parsed one by one", path.name, columns.slow_records)
 
 
 def read_tfrecord(path: str | os.PathLike[str]) -> pa.Table:
