@@ -6,8 +6,10 @@ import pyarrow as pa
 import pytest
 
 from workbench.data import readers
+from workbench.data.intake import run_intake
+from workbench.data.params import DataValidationParams
 from workbench.data.readers import iter_batches, read_data
-from workbench.data.stage import _check_columns, apply_filter
+from workbench.data.stage import apply_filter
 from workbench.errors import DataError
 
 
@@ -54,12 +56,13 @@ def test_a_type_change_in_a_large_csv_read_in_blocks_names_the_line(tmp_path, mo
     assert "convert the file to Parquet" in err.value.hint
 
 
-def test_an_all_null_column_is_named():
-    table = pa.table({"a": [1, 2], "empty": pa.array([None, None], pa.float64()),
-                      "nan": [float("nan")] * 2})
-    with pytest.raises(DataError, match=r"columns 'empty', 'nan' of data.csv have no value in "
-                                        r"any of its 2 rows"):
-        _check_columns(table, "data.csv")
+def test_an_all_empty_column_is_dropped_with_its_reason(tmp_path):
+    path = tmp_path / "data.csv"
+    path.write_text("a,empty,same,y\n" + "".join(f"{i},,7,{i % 2}\n" for i in range(30)))
+    got = run_intake(DataValidationParams(data_path=str(path), label="y"), path=path)
+    assert got.roles["empty"].role == "ignore"
+    assert got.roles["empty"].reason == "no value in any of its 30 rows"
+    assert got.roles["same"].role == "ignore" and "constant" in got.roles["same"].reason
 
 
 def test_zero_rows_after_filtering(fraud_table):

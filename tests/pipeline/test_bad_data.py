@@ -10,7 +10,7 @@ import pytest
 from workbench.data.datasets import load_dataset, write_table
 from workbench.data.params import DataValidationParams
 from workbench.data.stage import ingest
-from workbench.errors import DataError
+from workbench.errors import WorkbenchError
 from workbench.runs import RunStore
 from workbench.runs.step import Step
 
@@ -29,24 +29,31 @@ def _write(tmp_path: Path, name: str, text: str) -> Path:
     return path
 
 
+def _folder(path):  # noqa: ANN001, ANN202
+    path.mkdir()
+    return path
+
+
 @pytest.mark.parametrize("case, message, fix", [
     ("missing", "does not exist", "check the data_path parameter"),
-    ("folder", "is a folder, not a data file", "point data_path at one"),
+    ("folder", "holds no data file", "or point data_path at a file"),
     ("empty", "is empty (0 bytes)", "write the data again"),
     ("header_only", "has a header (3 columns) but no rows", "the file holds no data"),
-    ("wrong_label", "the label column 'is_fraud' does not exist", "one of: a, b, c"),
-    ("unknown_format", "unknown format '.xlsx'", ".csv"),
+    ("wrong_label", "label names 'is_fraud', which is not a column of", "one of: a, b, c"),
+    ("not_excel", "cannot read Excel file", "save it again from Excel as .xlsx"),
+    ("unknown_format", "unknown format '.foo'", ".csv"),
 ])
 def test_bad_files_are_refused_with_the_fix(step, tmp_path, case, message, fix):
     path = {
         "missing": lambda: tmp_path / "nope.csv",
-        "folder": lambda: tmp_path,
+        "folder": lambda: _folder(tmp_path / "empty_folder"),
         "empty": lambda: _write(tmp_path, "empty.csv", ""),
         "header_only": lambda: _write(tmp_path, "header.csv", "a,b,c\n"),
         "wrong_label": lambda: _write(tmp_path, "data.csv", "a,b,c\n1,2,3\n4,5,6\n"),
-        "unknown_format": lambda: _write(tmp_path, "data.xlsx", "x"),
+        "not_excel": lambda: _write(tmp_path, "data.xlsx", "x"),
+        "unknown_format": lambda: _write(tmp_path, "data.foo", "x"),
     }[case]()
-    with pytest.raises(DataError) as info:
+    with pytest.raises(WorkbenchError) as info:
         ingest(step, DataValidationParams(data_path=str(path), label="is_fraud"))
     assert message in info.value.message and fix in (info.value.hint or "")
     assert str(path) in str(info.value) or case == "wrong_label"
@@ -59,7 +66,7 @@ def test_the_cli_exits_non_zero_and_the_run_keeps_nothing_half_written(project, 
     write_table(load_dataset("fraud", rows=500), project / "tx.csv")
     result = workbench("run", "--only", "01", "-p", "data_path=tx.csv", "-p", "label=fraud")
     assert result.code == 1
-    assert "the label column 'fraud' does not exist in" in result.err
+    assert "label names 'fraud', which is not a column of" in result.err
     assert "did you mean" not in result.err and "is_fraud" in result.err  # the columns
     run = newest_run(project)
     step = run / "01_data_validation"

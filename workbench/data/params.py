@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 from workbench.params import StageParams, param
 from workbench.stages import DATA_VALIDATION
 
@@ -13,7 +15,25 @@ class DataValidationParams(StageParams):
 
     step: str = param(DATA_VALIDATION, "step name inside the run")
     dataset: str = param("fraud", "bundled dataset used when data_path is empty")
-    data_path: str = param("", "a CSV, Parquet or TFRecord (tf.Example) file to ingest instead")
+    data_path: str = param("", "a file (CSV, TSV, .gz/.zst, JSON Lines, .xlsx, Parquet, TFRecord), "
+                           "folder or glob of part files to ingest instead")
+    delimiter: str = param("", "CSV field delimiter: , ; | or tab; empty: detected")
+    quote_char: str = param("", "CSV quote character; empty: detected")
+    encoding: str = param("", "text encoding, e.g. utf-8, utf-16, cp1252; empty: detected")
+    decimal: str = param("", "decimal separator of numbers: . or ,; empty: detected")
+    thousands: str = param("", "thousands separator: . , ' space or none; empty: detected")
+    null_values: list[str] = param([], "tokens that mean a missing value; empty: detected "
+                                   "(empty, NA, N/A, null, -, ?)")
+    true_values: list[str] = param([], "tokens that mean true, e.g. [\"yes\"]; empty: detected")
+    false_values: list[str] = param([], "tokens that mean false, e.g. [\"no\"]; empty: "
+                                    "detected")
+    sheet: str = param("", "Excel sheet to read (name or 1-based number); empty: the only sheet "
+                       "with data")
+    date_format: str = param("", "format of date columns, e.g. dd/mm/yyyy or %d/%m/%Y; empty: "
+                             "detected")
+    feature_roles: dict[str, str] = param({}, 'column roles, e.g. {"Transaction ID": "id", '
+                                          '"notes": "ignore"} (id, ignore, numeric, '
+                                          "categorical, datetime, text); empty: inferred")
     rows: int = param(20000, "rows to generate (generated datasets only)")
     faults: list[str] = param([], "fraud generator faults: negative_ages, unseen_categories, "
                               "missing_values, amount_shift")
@@ -24,6 +44,9 @@ class DataValidationParams(StageParams):
     key_column: str = param("", "split by the hash of this column; empty: the dataset's key or "
                             "row order")
     eval_fraction: float = param(0.2, "share of rows in the eval split")
+    time_split: str = param("", 'a datetime column: older rows train, the newest eval_fraction '
+                            'evaluate; "auto": the only datetime column; empty: by key or at '
+                            "random")
     seed: int = param(42, "seed of generation and split")
     row_filter: str = param("", 'keep only rows where this SQL condition holds, e.g. '
                             '"amount > 0"; empty: all rows')
@@ -33,6 +56,7 @@ class DataValidationParams(StageParams):
                                    "empty: no skew check")
     slice_by: str = param("", "categorical column whose values get their own statistics; "
                           "empty: no slices")
+    max_slices: int = param(20, "most frequent slice_by values that get statistics")
     drift_threshold: float = param(0.1, "drift threshold of inferred schemas (L-infinity "
                                    "categorical, Jensen-Shannon numeric)")
     skew_threshold: float = param(0.1, "skew threshold of inferred schemas (same metrics)")
@@ -40,9 +64,21 @@ class DataValidationParams(StageParams):
     warning_anomalies: list[str] = param([], "anomaly types reported as warnings instead of "
                                          'errors, e.g. ["SCHEMA_NEW_COLUMN"]')
 
+    #: the parameters that say how a file is read (workbench.data.reading.read_table)
+    READ: ClassVar[tuple[str, ...]] = ("delimiter", "quote_char", "encoding", "decimal",
+                                       "thousands", "null_values", "true_values",
+                                       "false_values", "sheet", "date_format", "feature_roles")
+
+    def read_overrides(self) -> dict[str, Any]:
+        """The reading parameters as :func:`~workbench.data.reading.read_table` takes them
+        (empty: detect)."""
+        return {name: getattr(self, name) for name in self.READ}
+
     def check(self) -> None:
         from tensorflow_metadata.proto.v0 import anomalies_pb2
 
+        if self.max_slices < 1:
+            raise self.fail("max_slices", "must be at least 1", "e.g. max_slices=20")
         for name in ("drift_threshold", "skew_threshold"):
             if not 0 <= getattr(self, name) <= 1:
                 raise self.fail(name, "must be between 0 and 1",

@@ -18,16 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_pb2
 
 from workbench.data.baseline import Baseline, choose_schema, find_baseline
 from workbench.data.datasets import dataset_info, load_dataset
-from workbench.data.ingest import data_card, require_columns, split_table
+from workbench.data.intake import infer_task, read_source, run_intake, split, timestamps_as_seconds
 from workbench.data.params import DataValidationParams
-from workbench.data.readers import all_null_columns, read_data
 from workbench.data.schema import SERVING, TRAINING, infer_schema
 from workbench.data.stats import (
     StatisticsAccumulator,
@@ -36,7 +33,7 @@ from workbench.data.stats import (
     top_slices,
 )
 from workbench.data.validate import ValidationReport, validate_statistics
-from workbench.errors import DataError, WorkbenchError
+from workbench.errors import DataError, ParameterError, WorkbenchError
 from workbench.runs.step import Step
 
 __all__ = ["GATE", "DataValidationParams", "IngestResult", "ValidationResult", "infer_task",
@@ -44,7 +41,6 @@ __all__ = ["GATE", "DataValidationParams", "IngestResult", "ValidationResult", "
 
 log = logging.getLogger(__name__)
 
-TASKS = ("binary", "multiclass", "regression")
 GATE = "data_validation"
 MAX_GATE_REASONS = 25
 
@@ -66,25 +62,6 @@ class IngestResult:
     @property
     def task(self) -> str:
         return self.card["task"]
-
-
-def infer_task(column: pa.ChunkedArray, label: str) -> str:
-    """binary / multiclass / regression from the label's values."""
-    values = column.drop_null()
-    if len(values) == 0:
-        raise DataError(f"label column '{label}' has no values", column=label,
-                        hint="every training row needs a label")
-    distinct = pc.count_distinct(values).as_py()
-    if pa.types.is_string(column.type) or pa.types.is_boolean(column.type):
-        return "binary" if distinct <= 2 else "multiclass"
-    if pa.types.is_integer(column.type) or (
-            pa.types.is_floating(column.type)
-            and bool(pc.all(pc.equal(values, pc.floor(values))).as_py())):
-        if distinct <= 2:
-            return "binary"
-        if distinct <= 50:
-            return "multiclass"
-    return "regression"
 
 
 def _resolve(path: str, project_root: Path | None) -> Path:
@@ -117,70 +94,35 @@ def apply_filter(table: pa.Table, row_filter: str, source: str) -> pa.Table:
     return kept.cast(table.schema) if kept.schema != table.schema else kept
 
 
-def _check_columns(table: pa.Table, source: str) -> None:
-    empty = all_null_columns(table)
-    if empty:
-        raise DataError(
-            f"column{'s' if len(empty) > 1 else ''} {', '.join(repr(c) for c in empty)} of "
-            f"{source} {'have' if len(empty) > 1 else 'has'} no value in any of its "
-            f"{table.num_rows:,} rows",
-            hint="drop the column or fill it; an all-empty column has no type to validate",
-            file=source, column=empty[0])
-
-
 def ingest(step: Step, params: DataValidationParams | None = None, *,
            project_root: Path | None = None) -> IngestResult:
-    """Read (or generate) the data, check the label, split it and record both splits."""
+    """Read (or generate) the data, name and type its columns, find their roles and the
+    label, filter, split, and record both splits and the data card (see
+    :mod:`workbench.data.intake`)."""
     if not step.computing:
         card = step.load("data_card")
         return IngestResult(card, dataset=card.get("dataset"))
     p = params or DataValidationParams()
-    dataset, data_path, label, task = p.dataset, p.data_path, p.label, p.task
-    seed, row_filter, eval_fraction = p.seed, p.row_filter, p.eval_fraction
-    bundled = None
-    if data_path:
-        path = _resolve(data_path, project_root)
-        table = read_data(path)
-        source = str(path)
-        if not label:
-            raise DataError(f"no label column given for {source}",
-                            hint=f"set the label parameter to one of: "
-                            f"{', '.join(table.column_names)}", file=source)
-        key = p.key_column or None
+    if p.data_path:
+        got = run_intake(p, path=_resolve(p.data_path, project_root))
     else:
-        info = dataset_info(dataset)
-        bundled = dataset
-        table = load_dataset(dataset, rows=p.rows, seed=seed, faults=p.faults,
+        info = dataset_info(p.dataset)
+        table = load_dataset(p.dataset, rows=p.rows, seed=p.seed, faults=p.faults,
                              fault_fraction=p.fault_fraction)
-        source = f"bundled dataset '{dataset}'" + (f" with faults {list(p.faults)}" if p.faults
-                                                   else "")
-        label = label or info.label
-        key = p.key_column or info.key
-        task = task or info.task
-    table = apply_filter(table, row_filter, source)
-    _check_columns(table, source)
-    require_columns(table, {"label": label, "key_column": key or ""}, source)
-    if table.column(label).null_count:
-        n = table.column(label).null_count
-        rows_missing = np.flatnonzero(table.column(label).is_null().to_numpy(
-            zero_copy_only=False))[:5].tolist()
-        raise DataError(f"label column '{label}' of {source} is missing on {n} rows "
-                        f"(first rows: {rows_missing})",
-                        hint="drop or fix the unlabeled rows before ingest", column=label)
-    task = task or infer_task(table.column(label), label)
-
-    train, evals = split_table(table, eval_fraction=eval_fraction, seed=seed, key=key)
-    card = data_card(table, name=dataset if not data_path else Path(data_path).name,
-                     source=source)
-    card.update(label=label, task=task, key=key, seed=seed, eval_fraction=eval_fraction,
-                splits={"train": train.num_rows, "eval": evals.num_rows}, dataset=bundled)
-    if row_filter.strip():
-        card["row_filter"] = row_filter
+        got = run_intake(p, table=table, dataset=p.dataset, label=p.label or info.label,
+                         key=info.key or "", task=info.task)
+    ignored = got.roles.of("ignore")
+    if ignored:
+        got.table = got.table.drop_columns(ignored)
+    got.table = apply_filter(got.table, p.row_filter, got.source)
+    train, evals = split(got, p)
+    card = got.card(train, evals, p)
     step.save("train", train, rows=train.num_rows)
     step.save("eval", evals, rows=evals.num_rows)
     step.save("data_card", card)
-    step.log_metrics(rows=table.num_rows, rows_train=train.num_rows, rows_eval=evals.num_rows)
-    return IngestResult(card, train, evals, table, bundled)
+    step.log_metrics(rows=got.table.num_rows, rows_train=train.num_rows,
+                     rows_eval=evals.num_rows, columns_dropped=len(card["dropped_columns"]))
+    return IngestResult(card, train, evals, got.table, got.dataset)
 
 
 # -- validation --------------------------------------------------------------------------------
@@ -238,12 +180,15 @@ def validate(step: Step, data: IngestResult, params: DataValidationParams | None
     if not step.computing:
         return _load(step)
     p = params or DataValidationParams()
-    schema_path, serving_data_path, slice_by = p.schema_path, p.serving_data_path, p.slice_by
+    schema_path, serving_data_path = p.schema_path, p.serving_data_path
     if data.train is None or data.eval is None or data.table is None:
         raise DataError("validate needs the tables ingest returned in compute mode",
                         hint="call ingest(...) in the same mode first")
     options = options or StatsOptions()
-    stats_train, stats_eval, whole = _split_statistics(data, options, progress, slice_by)
+    slice_notes: list[str] = []
+    stats_train, stats_eval, whole = _split_statistics(
+        data, options, progress, _column_named(data.card, p.slice_by, "slice_by"),
+        p.max_slices, slice_notes)
 
     inferred = infer_schema(whole, label=data.label, drift_threshold=p.drift_threshold,
                             skew_threshold=p.skew_threshold, infer_ranges=p.infer_ranges)
@@ -258,7 +203,7 @@ def validate(step: Step, data: IngestResult, params: DataValidationParams | None
     stats_serving = serving_report = None
     if serving_data_path:
         stats_serving, serving_report = _validate_serving(
-            _resolve(serving_data_path, project_root), schema, options, overrides)
+            _resolve(serving_data_path, project_root), schema, options, overrides, p)
     report = validate_statistics(
         whole, schema, environment=environment, data=data.table, source=data.card["source"],
         previous=previous, serving=stats_serving, compared=stats_train.datasets[0],
@@ -267,7 +212,7 @@ def validate(step: Step, data: IngestResult, params: DataValidationParams | None
         severity_overrides=overrides)
     if serving_report is not None:
         report.findings += serving_report.findings
-    notes = [f"Reference schema: {choice.description}."]
+    notes = [f"Reference schema: {choice.description}.", *slice_notes]
     notes.append(f"Drift compared with the baseline {baseline.description}." if baseline else
                  f"No baseline: no other run of this data (label '{data.label}', "
                  f"{'dataset ' + repr(data.dataset) if data.dataset else 'read from a file'}) "
@@ -300,7 +245,8 @@ def validate(step: Step, data: IngestResult, params: DataValidationParams | None
 
 
 def _split_statistics(data: IngestResult, options: StatsOptions,
-                      progress: Callable[[int, int | None], None] | None, slice_by: str
+                      progress: Callable[[int, int | None], None] | None, slice_by: str,
+                      max_slices: int = 20, notes: list[str] | None = None
                       ) -> tuple[Any, Any, Any]:
     """Statistics of train (with slices) and eval in one pass each, merged for all rows."""
     total = data.train.num_rows + data.eval.num_rows
@@ -311,21 +257,35 @@ def _split_statistics(data: IngestResult, options: StatsOptions,
         return lambda done, _total: progress(offset + done, total)
 
     train_acc, slices = accumulate_statistics(data.train, options=options, progress=part(0),
-                                              slice_by=slice_by or None)
+                                              slice_by=slice_by or None, max_slices=max_slices,
+                                              notes=notes)
     eval_acc, _ = accumulate_statistics(data.eval, options=options,
                                         progress=part(data.train.num_rows))
     stats_train = train_acc.to_list("train")
-    for value, acc in top_slices(slices, 20):
+    for value, acc in top_slices(slices, max_slices):
         stats_train.datasets.append(acc.to_proto(f"{slice_by}_{value}"))
     whole = StatisticsAccumulator(options).merge(train_acc).merge(eval_acc).to_list("all")
     return stats_train, eval_acc.to_list("eval"), whole
 
 
+def _column_named(card: dict[str, Any], name: str, parameter: str) -> str:
+    """A column of the ingested data by its original header or its safe name ("" stays "")."""
+    if not name:
+        return ""
+    for column in card.get("columns", []):
+        if name in (column["name"], column.get("original")):
+            return column["name"]
+    shown = ", ".join(c.get("original", c["name"]) for c in card.get("columns", []))
+    raise ParameterError(f"{parameter} names '{name}', which is not a column of the data",
+                         hint=f"use one of: {shown}", parameter=parameter)
+
+
 def _validate_serving(path: Path, schema: schema_pb2.Schema, options: StatsOptions,
-                      overrides: dict[str, str]) -> tuple[Any, ValidationReport]:
-    """Serving data's statistics, checked against the schema in the SERVING environment."""
-    table = read_data(path)
-    _check_columns(table, str(path))
+                      overrides: dict[str, str], p: DataValidationParams
+                      ) -> tuple[Any, ValidationReport]:
+    """Serving data's statistics, checked against the schema in the SERVING environment. The
+    file is read as the training data was (same parameters, same column names)."""
+    table = timestamps_as_seconds(read_source(path, p).table)
     acc, _ = accumulate_statistics(table, options=options)
     stats = acc.to_list("serving")
     environment = SERVING if SERVING in schema.default_environment else None

@@ -102,6 +102,12 @@ def load_inputs(step: Step, params: TrainParams) -> TrainInputs:
     return TrainInputs(card, table, plan, label_stats, hashes)
 
 
+def positive_class(params: TrainParams, card: dict[str, Any]) -> str:
+    """The positive class of a binary label: the parameter, else stage 01's guess (shown in
+    the data card with its reason)."""
+    return params.positive_class or (card.get("positive_class") or {}).get("value", "")
+
+
 def save_model(step: Step, model: Any) -> Path:
     """``model.keras`` as artifact ``model``, written atomically."""
     with step.writing("model", kind="file", suffix=".keras", format="keras") as tmp, \
@@ -165,7 +171,8 @@ def train(step: Step, params: TrainParams | None = None, *,
     inputs = load_inputs(step, params)
     card = inputs.card
     task, label = card["task"], card["label"]
-    classes = label_classes(inputs.table, label, task, positive_class=params.positive_class)
+    classes = label_classes(inputs.table, label, task,
+                            positive_class=positive_class(params, card))
     y = encode_labels(inputs.table, label, task, classes)
     x = feature_arrays(inputs.table, inputs.plan)
     check_finite(x, inputs.plan)

@@ -41,7 +41,7 @@ def run_worker(run_dir: str | Path, *, overrides: dict[str, Any] | None = None,
     from workbench.runs.store import Run
     from workbench.train.data import check_finite, encode_labels, feature_arrays, label_classes
     from workbench.train.params import TrainParams
-    from workbench.train.stage import load_inputs
+    from workbench.train.stage import load_inputs, positive_class
     from workbench.train.trainer import fit
 
     run = Run(run_dir)
@@ -56,7 +56,7 @@ def run_worker(run_dir: str | Path, *, overrides: dict[str, Any] | None = None,
     inputs = load_inputs(step, config)
     task, label = inputs.card["task"], inputs.card["label"]
     classes = label_classes(inputs.table, label, task,
-                            positive_class=config.positive_class)
+                            positive_class=positive_class(config, inputs.card))
     y = encode_labels(inputs.table, label, task, classes)
     x = feature_arrays(inputs.table, inputs.plan)
     check_finite(x, inputs.plan)
