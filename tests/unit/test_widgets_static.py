@@ -37,3 +37,25 @@ def test_runs_view_loads_details_of_the_selected_run(tmp_path) -> None:
     view.selected = older.id
     assert view.details["step_details"][0]["artifacts"]["x"]["kind"] == "json"
     assert newer.id in view.static_html()
+
+
+def test_data_card_shows_what_was_detected_and_dropped_escaped(tmp_path) -> None:
+    from workbench.data.intake import run_intake
+    from workbench.data.params import DataValidationParams
+    from workbench.data.stage import split
+
+    path = tmp_path / "export.csv"
+    rows = "".join(f"{i};{'<script>' if i % 2 else 'Müller & Söhne'};{i % 7},5;"
+                   f"{'yes' if i % 3 else 'no'}\n" for i in range(60))
+    path.write_bytes(("\ufeffTransaction ID;Händler <i>;Amount (EUR);is_fraud\n" + rows)
+                     .encode("utf-8"))
+    params = DataValidationParams(data_path=str(path), label="is_fraud")
+    got = run_intake(params, path=path)
+    train, evals = split(got, params)
+    html = DataCardView(got.card(train, evals, params)).static_html()
+    assert "<td>Händler &lt;i&gt;</td>" in html and "<i>" not in html  # headers are text
+    assert "<td>Amount (EUR)</td>" in html and "<td>amount_eur</td>" in html
+    assert "Positive class: <b>yes</b>" in html
+    assert "Not a feature: <code>Transaction ID</code> (id:" in html
+    assert "<td>delimiter</td><td>;</td><td>detected</td>" in html
+    assert "<td>decimal</td><td>,</td><td>detected</td>" in html
