@@ -46,3 +46,24 @@ def test_validate_a_file_against_a_schema_and_a_baseline(tfdv, tmp_path):
 
     missing = run_workbench("validate", str(tmp_path / "nope.csv"), cwd=tmp_path)
     assert missing.code == 1 and "nope.csv does not exist" in missing.err
+
+
+def test_validate_reads_a_users_export_as_stage_01_does(tmp_path, monkeypatch):
+    from tests.data.fixtures.byod.generate import write_bank_export, write_excel
+
+    bank = write_bank_export(tmp_path / "export.csv", n=400)
+    ok = run_workbench("validate", str(bank), cwd=tmp_path)
+    assert ok.code == 0, ok.text
+    assert "delimiter: ';' (detected" in ok.out and "decimal: ',' (detected" in ok.out
+    given = run_workbench("validate", str(bank), "--read", "delimiter=;", "--read",
+                          "decimal=,", cwd=tmp_path)
+    assert given.code == 0 and "delimiter: ';' (given" in given.out, given.text
+    sheets = write_excel(tmp_path / "two.xlsx", sheets=2)
+    two = run_workbench("validate", str(sheets), cwd=tmp_path)
+    assert two.code == 1 and "has 2 sheets with data: 'Transactions', 'Summary'" in two.err
+    assert "sheet='Transactions'" in two.err
+    picked = run_workbench("validate", str(sheets), "--read", "sheet=Transactions",
+                           cwd=tmp_path)
+    assert picked.code == 0, picked.text
+    wrong = run_workbench("validate", str(bank), "--read", "delimter=;", cwd=tmp_path)
+    assert wrong.code == 1 and "not a reading parameter" in wrong.err

@@ -39,18 +39,26 @@ def register(cli: click.Group) -> None:
                   help="write the schema inferred from DATA here (.pbtxt)")
     @click.option("--anomalies-out", type=click.Path(dir_okay=False),
                   help="write the Anomalies proto here (.pbtxt text, else binary)")
+    @click.option("--read", "read_options", multiple=True, metavar="NAME=VALUE",
+                  help="how to read DATA, as stage 01's parameters of the same name (delimiter, "
+                       "quote_char, encoding, decimal, thousands, null_values, true_values, "
+                       "false_values, sheet, date_format, feature_roles); empty: detected")
     def validate_cmd(data: str, schema_path: str | None, baseline_path: str | None,
                      serving_path: str | None, environment: str | None,
-                     drift_threshold: float, skew_threshold: float, stats_out: str | None, schema_out: str | None,
-                     anomalies_out: str | None) -> None:
-        """Compute statistics of DATA (CSV, Parquet or TFRecord) and validate them.
+                     drift_threshold: float, skew_threshold: float, stats_out: str | None,
+                     schema_out: str | None, anomalies_out: str | None,
+                     read_options: tuple[str, ...]) -> None:
+        """Compute statistics of DATA and validate them: a CSV/TSV (also .gz/.zst), JSON
+        Lines, .xlsx, Parquet or TFRecord file, or a folder or glob of part files, read as
+        stage 01 reads it (the dialect detected unless --read gives it).
 
         Exits 0 when the data is valid, 3 when an error-level anomaly was found, 1 on an
         error.
         """
         from google.protobuf import text_format
 
-        from workbench.data.readers import read_data
+        from workbench.data.intake import timestamps_as_seconds
+        from workbench.data.reading import open_table, read_table
         from workbench.data.schema import infer_schema, read_schema, write_schema
         from workbench.data.stats import compute_statistics, read_statistics, write_statistics
         from workbench.data.validate import validate_statistics
@@ -58,16 +66,28 @@ def register(cli: click.Group) -> None:
 
         # Small files are read whole, so messages can count values and name rows; larger
         # ones stream through the statistics in batches.
+        overrides = _read_overrides(read_options)
         small = Path(data).is_file() and Path(data).stat().st_size <= EVIDENCE_BYTES
-        table = read_data(data) if small else None
-        stats = compute_statistics(table if table is not None else data)
+        if small:
+            read = read_table(data, **overrides)
+            table = timestamps_as_seconds(read.table)
+            stats = compute_statistics(table)
+        else:
+            table, read = None, open_table(data, **overrides)
+            stats = compute_statistics(timestamps_as_seconds(b) for b in read.batches())
+        for decision in read.dialect.decisions:
+            click.echo(f"  {decision.field}: {decision.value!r} ({decision.how}"
+                       + (f": {decision.evidence}" if decision.evidence else "") + ")")
+        for warning in read.warnings:
+            click.secho(f"  warning: {warning}", fg="yellow")
         inferred = infer_schema(stats, drift_threshold=drift_threshold,
                                 skew_threshold=skew_threshold)
         schema = read_schema(schema_path) if schema_path else inferred
         report = validate_statistics(
             stats, schema, environment=environment, source=data, data=table,
             previous=read_statistics(baseline_path) if baseline_path else None,
-            serving=compute_statistics(serving_path) if serving_path else None,
+            serving=compute_statistics(timestamps_as_seconds(
+                read_table(serving_path, **overrides).table)) if serving_path else None,
             previous_name=f"baseline {Path(baseline_path).name}" if baseline_path else "",
             serving_name=f"serving data {Path(serving_path).name}" if serving_path else "")
         if stats_out:
@@ -99,3 +119,21 @@ def register(cli: click.Group) -> None:
         for finding in report.errors:
             click.echo(f"  - {finding.sentence()}", err=True)
         click.get_current_context().exit(EXIT_GATE)
+
+
+def _read_overrides(items: tuple[str, ...]) -> dict[str, object]:
+    """``--read NAME=VALUE`` options as the reading parameters (values are YAML)."""
+    from workbench.data.params import DataValidationParams
+    from workbench.pipeline.params import parse_assignments, plain
+
+    given = plain(parse_assignments(items))
+    unknown = [k for k in given if k not in DataValidationParams.READ]
+    if unknown:
+        from workbench.errors import ParameterError
+
+        raise ParameterError(f"--read {unknown[0]}: not a reading parameter",
+                             hint=f"use one of: {', '.join(DataValidationParams.READ)}",
+                             parameter=unknown[0])
+    declared = DataValidationParams.parameters()
+    raw = parse_assignments(items)
+    return {k: declared[k].coerce(plain(raw[k]), getattr(raw[k], "text", None)) for k in given}
