@@ -143,3 +143,11 @@ def test_manifest_reads_parse_the_file_once_until_it_changes(
     Run(run.path).update_step("02_r", state="running")  # another handle writes
     assert reader.step("02_r").state == StepState.RUNNING
     assert len(parsed) == 3  # the write read it inside its lock; the reader once more
+
+
+def test_a_view_never_writes_to_the_run(tmp_path: Path) -> None:
+    run = RunStore(tmp_path / "runs").create(state="interactive")
+    Step(run, "01_w", "compute").save("table", {"v": 1})
+    before = (run.path / "run.json").read_bytes()
+    assert Step(Run(run.path), "02_r", "view").load("01_w/table") == {"v": 1}
+    assert (run.path / "run.json").read_bytes() == before

@@ -14,6 +14,7 @@ Modes:
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import socket
 import tempfile
@@ -31,6 +32,8 @@ from workbench.runs.store import Run, RunStore, now_iso
 from workbench.runs.verify import check_artifact, settled_identities
 
 __all__ = ["MODES", "Artifact", "Step", "open_step", "verify_step"]
+
+log = logging.getLogger(__name__)
 
 MODES = ("compute", "view")
 
@@ -250,9 +253,12 @@ class Step:
         as_input = (record_input and self.computing and step != self.name
                     and manifest.step_or_new(self.name).inputs.get(f"{step}/{name}")
                     != record.sha256)
-        if verdict.seen is not None or as_input:
+        # a view (an app page) never writes to the run; it still hashes at most once per
+        # process (the file_digest memo)
+        seen = verdict.seen if self.computing else None
+        if seen is not None or as_input:
             self.run.edit(lambda r: _note_read(r, self.name if as_input else None, step, name,
-                                               record.sha256, verdict.seen))
+                                               record.sha256, seen))
         return Artifact(step, name, path, record.kind, record.sha256, record.meta)
 
     def path(self, ref: str) -> Path:
@@ -308,7 +314,11 @@ def verify_step(run: Run, step: str, *, full: bool = False) -> None:
         elif verdict.seen is not None:
             seen[art.name] = (art.sha256, verdict.seen)
     if seen:
-        run.edit(lambda r: [_note_read(r, None, step, n, d, ids) for n, (d, ids) in seen.items()])
+        try:
+            run.edit(lambda r: [_note_read(r, None, step, n, d, ids)
+                                for n, (d, ids) in seen.items()])
+        except (OSError, WorkbenchError) as err:  # a read-only run folder: nothing to remember
+            log.info("verification of %s/%s not recorded: %s", run.id, step, err)
     if changed:
         raise IntegrityError(
             f"artifacts of step {step} in run {run.id} changed after they were written: "
