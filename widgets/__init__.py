@@ -5,6 +5,7 @@ Widgets import the core; the core never imports them.
 
 from workbench.widgets.anomalies import AnomaliesView
 from workbench.widgets.data_card import DataCardView
+from workbench.widgets.decision import DecisionThresholdView
 from workbench.widgets.drift import DriftView
 from workbench.widgets.evaluation import (
     BlessingView,
@@ -14,6 +15,7 @@ from workbench.widgets.evaluation import (
 )
 from workbench.widgets.export import ExportView, TFLiteView
 from workbench.widgets.gates import gate_banner
+from workbench.widgets.panel import HtmlPanel
 from workbench.widgets.runs_view import RunsView
 from workbench.widgets.schema_editor import SchemaEditor
 from workbench.widgets.serving import ServingView
@@ -27,8 +29,10 @@ __all__ = [
     "ConfusionMatrixView",
     "CurvesView",
     "DataCardView",
+    "DecisionThresholdView",
     "DriftView",
     "ExportView",
+    "HtmlPanel",
     "MetricsTable",
     "RunsView",
     "SchemaEditor",

@@ -19,6 +19,7 @@ from workbench.errors import WorkbenchError
 from workbench.evaluate.baseline import Baseline, find_baseline
 from workbench.evaluate.evaluator import evaluate_predictions, metrics_by_slice, predict
 from workbench.evaluate.metrics import metric_names
+from workbench.evaluate.operating_point import choose_threshold
 from workbench.evaluate.params import EvaluateParams
 from workbench.evaluate.slicing import choose_slice_features
 from workbench.evaluate.thresholds import (
@@ -27,6 +28,7 @@ from workbench.evaluate.thresholds import (
     default_thresholds,
     load_thresholds,
 )
+from workbench.evaluate.uncertainty import bootstrap_intervals
 from workbench.features.spec import FeaturePlan
 from workbench.runs.step import Step
 from workbench.train.data import check_finite, encode_labels, feature_arrays, require_label
@@ -63,8 +65,21 @@ def _resolve_file(path: str) -> str:
     return str(Project.find().root / path)
 
 
+def _operating_point(task: str, y: Any, p: Any, params: EvaluateParams
+                     ) -> dict[str, Any] | None:
+    """The chosen decision threshold of a binary model (None for other tasks)."""
+    if task != "binary":
+        return None
+    return choose_threshold(y, p.reshape(-1), params.decision_rule,
+                            cost_fn_fp=params.cost_fn_fp, target_recall=params.target_recall,
+                            target_precision=params.target_precision,
+                            max_alert_rate=params.max_alert_rate,
+                            fixed=params.decision_threshold)
+
+
 def _baseline_evaluation(baseline: Baseline, table: Any, *, label: str, task: str,
-                         slice_features: list[str], kw: dict[str, Any]) -> dict[str, Any]:
+                         slice_features: list[str], kw: dict[str, Any],
+                         params: EvaluateParams) -> dict[str, Any]:
     import keras
 
     plan = FeaturePlan.from_dict(baseline.info["preprocessing"])
@@ -73,8 +88,22 @@ def _baseline_evaluation(baseline: Baseline, table: Any, *, label: str, task: st
     y = encode_labels(table, label, task, classes, split="eval")
     model = keras.saving.load_model(baseline.model_path)
     p = predict(model, x)
-    return evaluate_predictions(task, y, p, table=table, slice_features=slice_features,
-                                classes=classes, label=label, **kw)
+    point = _operating_point(task, y, p, params)  # the baseline at its own operating point
+    if point is not None:
+        kw = {**kw, "threshold": point["threshold"]}
+    out = evaluate_predictions(task, y, p, table=table, slice_features=slice_features,
+                               classes=classes, label=label, **kw)
+    out["operating_point"] = point
+    return out
+
+
+def _threshold_summary(point: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What the blessing (and from it the export metadata) records of the operating point."""
+    if point is None:
+        return None
+    return {"threshold": point["threshold"], "rule": point["rule"], "target": point["target"],
+            "describe": point["describe"], "chosen_on": point["rows"]["how"],
+            "check": {k: point["check"][k] for k in ("recall", "precision", "alert_rate")}}
 
 
 def evaluate(step: Step, params: EvaluateParams | None = None) -> EvaluationResult:
@@ -98,8 +127,7 @@ def evaluate(step: Step, params: EvaluateParams | None = None) -> EvaluationResu
     check_finite(x, plan, split="eval")
     y = encode_labels(table, label, task, classes, split="eval")
     slice_features = choose_slice_features(list(params.slices), table, info["features"])
-    kw = {"threshold": params.decision_threshold, "top_k": top_k,
-          "buckets": params.numeric_buckets}
+    kw = {"top_k": top_k, "buckets": params.numeric_buckets}
     # check the thresholds before the expensive part: a typo fails fast
     specs = load_thresholds(thresholds or ({} if thresholds_file else
                                            default_thresholds(task, len(classes))),
@@ -109,8 +137,15 @@ def evaluate(step: Step, params: EvaluateParams | None = None) -> EvaluationResu
 
     model = keras.saving.load_model(model_art.path)
     p = predict(model, x)
+    point = _operating_point(task, y, p, params)
+    threshold = point["threshold"] if point else params.decision_threshold
     evaluation = evaluate_predictions(task, y, p, table=table, slice_features=slice_features,
-                                      classes=classes, label=label, **kw)
+                                      classes=classes, label=label, threshold=threshold, **kw)
+    evaluation["operating_point"] = point
+    evaluation["uncertainty"] = (bootstrap_intervals(task, y, p, classes=classes,
+                                                     threshold=threshold,
+                                                     resamples=params.bootstrap)
+                                 if params.bootstrap else None)
 
     base = find_baseline(step.store, exclude=step.run, label=label, task=task,
                          ref=params.baseline)
@@ -119,7 +154,8 @@ def evaluate(step: Step, params: EvaluateParams | None = None) -> EvaluationResu
     if base is not None:
         try:
             base_eval = _baseline_evaluation(base, table, label=label, task=task,
-                                             slice_features=slice_features, kw=kw)
+                                             slice_features=slice_features, kw=kw,
+                                             params=params)
         except WorkbenchError as err:
             base_doc = {**base.describe(), "error": err.message}
             log.warning("baseline of run %s could not be evaluated: %s", base.run, err.message)
@@ -127,6 +163,7 @@ def evaluate(step: Step, params: EvaluateParams | None = None) -> EvaluationResu
             base_metrics = metrics_by_slice(base_eval)
             base_doc = {**base.describe(), "overall": base_eval["overall"],
                         "slices": base_eval["slices"], "curves": base_eval["curves"],
+                        "operating_point": base_eval["operating_point"],
                         "confusion_matrix": base_eval["confusion_matrix"]}
     evaluation["baseline"] = base_doc
     candidate = metrics_by_slice(evaluation)
@@ -145,6 +182,7 @@ def evaluate(step: Step, params: EvaluateParams | None = None) -> EvaluationResu
         "baseline": ({k: v for k, v in base_doc.items()
                       if k in ("model_sha256", "builder", "error")} if base_doc else None),
         "thresholds": [t.describe() for t in specs],
+        "decision_threshold": _threshold_summary(point),
         "checks": checks,
         "failed": [c["reason"] for c in failed],
     }
@@ -155,5 +193,6 @@ def evaluate(step: Step, params: EvaluateParams | None = None) -> EvaluationResu
     overall = evaluation["overall"]["metrics"]
     step.log_metrics({k: v for k, v in overall.items() if isinstance(v, float) and "/" not in k},
                      blessed=not failed, eval_rows=evaluation["rows"],
+                     **({"decision_threshold": point["threshold"]} if point else {}),
                      baseline=base_run or "none")
     return EvaluationResult(evaluation, blessing, base_run)

@@ -16,8 +16,8 @@ from typing import Any
 
 from workbench.export.contract import ModelInfo
 
-__all__ = ["METADATA_FILE", "build_metadata", "read_metadata", "summarize_evaluation",
-           "write_metadata"]
+__all__ = ["METADATA_FILE", "build_metadata", "decision_threshold", "read_metadata",
+           "summarize_evaluation", "write_metadata"]
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +43,26 @@ def _plain_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
+def decision_threshold(blessing: Mapping[str, Any] | None, evaluation: Mapping[str, Any] | None,
+                       info: ModelInfo) -> float | None:
+    """Stage 03's decision threshold of a binary model (blessing first, else the evaluation);
+    None for other tasks or an evaluation from before thresholds were chosen."""
+    if info.task != "binary":
+        return None
+    chosen = (blessing or {}).get("decision_threshold") or {}
+    if isinstance(chosen, Mapping) and _plain_number(chosen.get("threshold")):
+        return float(chosen["threshold"])
+    value = (evaluation or {}).get("decision_threshold")
+    return float(value) if _plain_number(value) else None
+
+
 def build_metadata(*, run_id: str, step: str, parameters: Mapping[str, Any],
                    run_parameters: Mapping[str, Any], info: ModelInfo,
                    fingerprints: Mapping[str, str], evaluation: Mapping[str, Any] | None,
                    blessing: Mapping[str, Any] | None, override: Mapping[str, Any] | None,
                    approval: str, approved_by: str, environment: Mapping[str, Any],
-                   signatures: Mapping[str, Any], rows: Mapping[str, int]) -> dict[str, Any]:
+                   signatures: Mapping[str, Any], rows: Mapping[str, int],
+                   decision_threshold: float | None = None) -> dict[str, Any]:
     from workbench.pipeline.environment import package_versions
 
     packages = {**package_versions(), **package_versions(EXTRA_PACKAGES)}  # what exported it
@@ -65,7 +79,9 @@ def build_metadata(*, run_id: str, step: str, parameters: Mapping[str, Any],
         "data": {"sha256": dict(sorted(fingerprints.items())), "rows": dict(rows)},
         "evaluation": {"metrics": summarize_evaluation(evaluation),
                        "blessed": bool((blessing or {}).get("blessed", False)),
-                       "blessing": dict(blessing or {})},
+                       "blessing": dict(blessing or {}),
+                       # binary: served class_ids/classes are positive from this probability
+                       "decision_threshold": decision_threshold},
         "override": dict(override) if override else None,
         "approval": {"status": approval, "by": approved_by or None},
         "signatures": {k: v.get("method_name") for k, v in signatures.items()},

@@ -116,8 +116,11 @@ def _parse_examples(serialized: Any, spec: Mapping[str, str], info: ModelInfo) -
     return out
 
 
-def build_archive(model: Any, info: ModelInfo, spec: Mapping[str, str]) -> Any:
-    """A ``keras.export.ExportArchive`` with ``serving_default`` and ``classify``/``regress``."""
+def build_archive(model: Any, info: ModelInfo, spec: Mapping[str, str], *,
+                  threshold: float | None = None) -> Any:
+    """A ``keras.export.ExportArchive`` with ``serving_default`` and ``classify``/``regress``.
+    ``threshold`` (binary): the probability from which ``class_ids``/``classes`` name the
+    positive class (stage 03's decision threshold); None: the larger probability wins."""
     import keras
     import tensorflow as tf
 
@@ -136,7 +139,10 @@ def build_archive(model: Any, info: ModelInfo, spec: Mapping[str, str]) -> Any:
             probs = tf.stack([1.0 - p, p], axis=1)
         else:
             probs = tf.reshape(raw, [tf.shape(raw)[0], len(info.classes)])
-        ids = tf.argmax(probs, axis=1, output_type=tf.int64)
+        if info.task == "binary" and threshold is not None:
+            ids = tf.cast(probs[:, 1] >= threshold, tf.int64)
+        else:
+            ids = tf.argmax(probs, axis=1, output_type=tf.int64)
         return {"probabilities": probs, "class_ids": ids, "classes": tf.gather(classes, ids)}
 
     archive = keras.export.ExportArchive()

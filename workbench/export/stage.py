@@ -28,7 +28,7 @@ from workbench.export.integrity import (
     verify_export,
     write_manifest,
 )
-from workbench.export.metadata import build_metadata, write_metadata
+from workbench.export.metadata import build_metadata, decision_threshold, write_metadata
 from workbench.export.params import ExportParams
 from workbench.export.signatures import (
     build_archive,
@@ -173,6 +173,9 @@ def _export(step: Step, loader: LoaderCheck, params: ExportParams, t0: float
         eval_table = eval_table.slice(0, params.eval_rows)
     arrays = feature_arrays(eval_table, info, source=f"{DATA}/eval")
     reference = predict_keras(model, arrays, info)
+    threshold = decision_threshold(blessing, evaluation, info)
+    if threshold is not None:  # served classes follow stage 03's decision threshold
+        reference["class_ids"] = (reference["probabilities"][:, 1] >= threshold).astype("int64")
     import pyarrow.parquet as pq
 
     spec = example_spec(info, schema=_schema(step),
@@ -184,7 +187,8 @@ def _export(step: Step, loader: LoaderCheck, params: ExportParams, t0: float
 
     with step.writing("saved_model", kind="dir") as tmp:
         with quiet_tf_logging():
-            build_archive(model, info, spec).write_out(str(tmp), verbose=False)
+            build_archive(model, info, spec, threshold=threshold).write_out(str(tmp),
+                                                                             verbose=False)
         set_method_names(tmp)
         signatures = describe_signatures(tmp)
         warmup = write_warmup(tmp, arrays, info, spec, records=params.warmup_records,
@@ -196,7 +200,7 @@ def _export(step: Step, loader: LoaderCheck, params: ExportParams, t0: float
             fingerprints=fingerprints, evaluation=evaluation, blessing=blessing,
             override=override, approval=params.approval, approved_by=params.approved_by,
             environment=run_manifest.environment, signatures=signatures,
-            rows=rows)
+            rows=rows, decision_threshold=threshold)
         write_metadata(tmp, metadata)
         write_manifest(tmp)
         if params.signing_key:
