@@ -1,10 +1,13 @@
 """The feature plan: which columns become model inputs, and how each is preprocessed.
 
 Every column except the label and the split key is a feature, unless it is dropped with a note
-(an ID-like categorical, an unsupported type, an empty column, or one the user names). Numeric
-columns are imputed (with the stored mean) and normalized (with the stored mean and variance),
-optionally bucketized; string columns are looked up in a vocabulary (the schema's string domain,
-else the statistics' rank histogram / top values) with out-of-vocabulary buckets.
+(an ID-like categorical, an unsupported type, an empty column, one the user names, or one whose
+stage-01 role is ``id``, ``text`` or ``ignore``). Numeric columns are imputed (with the stored
+mean) and normalized (with the stored mean and variance), optionally bucketized; string columns
+are looked up in a vocabulary (the schema's string domain, else the statistics' rank histogram /
+top values) with out-of-vocabulary buckets; date/time columns (role ``datetime``, or an Arrow
+timestamp/date type) are taken as int64 epoch seconds and turned into calendar parts inside the
+model (:mod:`workbench.features.calendar`).
 """
 
 from __future__ import annotations
@@ -16,9 +19,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from workbench.errors import ConfigError, DataError
+from workbench.features import calendar
 from workbench.features.stats import ColumnStats, quantile_boundaries
 
-__all__ = ["EncodedInput", "FeaturePlan", "FeatureSpec", "input_name", "plan_features"]
+__all__ = ["ROLES", "EncodedInput", "FeaturePlan", "FeatureSpec", "input_name", "plan_features"]
+
+#: the column roles of stage 01's data card (``card["roles"][column]["role"]``)
+ROLES = ("numeric", "categorical", "datetime", "text", "id", "label", "ignore")
 
 #: a string column with no schema domain and more distinct values than this share of its rows
 #: (or more than ID_UNIQUE_MAX in all) is an identifier, not a category
@@ -57,11 +64,11 @@ class EncodedInput:
 class FeatureSpec:
     name: str  # the column
     input: str  # the Keras input name (the column name unless it is not a valid name)
-    kind: str  # numeric | categorical
-    dtype: str  # float32 | string
+    kind: str  # numeric | categorical | datetime
+    dtype: str  # float32 | string | int64 (datetime: epoch seconds, UTC)
     mean: float = 0.0
     variance: float = 1.0
-    fill: float = 0.0  # imputation value for a missing number
+    fill: float = 0.0  # imputation value for a missing number (datetime: epoch seconds)
     missing_indicator: bool = False
     vocabulary: list[str] = field(default_factory=list)
     oov_buckets: int = 1
@@ -71,6 +78,14 @@ class FeatureSpec:
         if self.kind == "categorical":
             return [EncodedInput(self.input, self.name, "index", "int64",
                                  len(self.vocabulary) + self.oov_buckets)]
+        if self.kind == "datetime":
+            out = [EncodedInput(f"{self.input}__{part}", self.name, "index", "int64", size)
+                   for part, size in calendar.PARTS]
+            out.append(EncodedInput(f"{self.input}__weekend", self.name, "dense", "float32"))
+            if self.missing_indicator:
+                out.append(EncodedInput(f"{self.input}__missing", self.name, "dense",
+                                        "float32"))
+            return out
         out = [EncodedInput(self.input, self.name, "dense", "float32")]
         if self.missing_indicator:
             out.append(EncodedInput(f"{self.input}__missing", self.name, "dense", "float32"))
@@ -88,6 +103,11 @@ class FeatureSpec:
                        missing_indicator=self.missing_indicator)
             if self.boundaries:
                 out["boundaries"] = [_r(b) for b in self.boundaries]
+        elif self.kind == "datetime":
+            out.update(format=calendar.FORMAT, range=calendar.describe_range(),
+                       missing=f"{calendar.MISSING_SECONDS}, or any value outside the range",
+                       fill=int(self.fill), missing_indicator=self.missing_indicator,
+                       parts=[p for p, _ in calendar.PARTS] + ["weekend"])
         else:
             out.update(vocabulary_size=len(self.vocabulary), oov_buckets=self.oov_buckets,
                        vocabulary_head=self.vocabulary[:20])
@@ -124,6 +144,8 @@ class FeaturePlan:
 def _kind_of(arrow_type: Any) -> str | None:
     import pyarrow as pa
 
+    if pa.types.is_timestamp(arrow_type) or pa.types.is_date(arrow_type):
+        return "datetime"
     if pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type) \
             or pa.types.is_boolean(arrow_type) or pa.types.is_decimal(arrow_type):
         return "numeric"
@@ -133,13 +155,35 @@ def _kind_of(arrow_type: Any) -> str | None:
     return None
 
 
+def _roles(roles: Mapping[str, Any] | None) -> dict[str, tuple[str, str]]:
+    """Column → (role, reason), from plain role names or the data card's role entries
+    (``{"role": ..., "reason": ..., "guessed": ...}``)."""
+    out: dict[str, tuple[str, str]] = {}
+    for name, entry in (roles or {}).items():
+        role, reason = (entry, "") if isinstance(entry, str) else \
+            (str(entry.get("role", "")), str(entry.get("reason") or ""))
+        if role not in ROLES:
+            raise ConfigError(f"column '{name}' has role {role!r}",
+                              hint=f"roles: {', '.join(ROLES)} (stage 01's feature_roles)",
+                              parameter="feature_roles", column=name)
+        out[name] = (role, reason)
+    return out
+
+
 def plan_features(columns: Mapping[str, Any], stats: Mapping[str, ColumnStats],
                   domains: Mapping[str, list[str]], *, label: str, key: str | None = None,
                   drop: Iterable[str] = (), bucketize: Mapping[str, Any] | None = None,
-                  max_vocabulary: int = 1000, oov_buckets: int = 1) -> FeaturePlan:
+                  max_vocabulary: int = 1000, oov_buckets: int = 1,
+                  roles: Mapping[str, Any] | None = None) -> FeaturePlan:
     """Plan the features from the training split's columns (name → Arrow type), the column
-    statistics and the schema's string domains. No pass over the data."""
+    statistics and the schema's string domains. No pass over the data.
+
+    ``roles`` are stage 01's column roles (column → role name, or the data card's ``roles``
+    entries): ``datetime`` columns become date/time features (int64 epoch seconds); ``id``,
+    ``text`` and ``ignore`` columns are dropped with a reason; a column without a role is
+    planned from its Arrow type."""
     drop = list(drop)
+    role_of = _roles(roles)
     bucketize = dict(bucketize or {})
     for name in [*drop, *bucketize]:
         if name not in columns:
@@ -157,7 +201,20 @@ def plan_features(columns: Mapping[str, Any], stats: Mapping[str, ColumnStats],
         if name in drop:
             dropped.append({"name": name, "reason": "left out by the drop_features parameter"})
             continue
+        role, role_reason = role_of.get(name, ("", ""))
+        why = _role_drop(name, role, role_reason)
+        if why:
+            dropped.append({"name": name, "reason": why})
+            continue
         kind = _kind_of(arrow_type)
+        if role == "datetime":
+            if kind not in ("numeric", "datetime") or not _integral_or_time(arrow_type):
+                raise DataError(
+                    f"column '{name}' has role datetime but holds {arrow_type}",
+                    hint="stage 01 stores date/time columns as int64 epoch seconds (UTC); "
+                    "re-run 01_data_validation, or give the column another role with "
+                    "feature_roles", column=name)
+            kind = "datetime"
         if kind is None:
             dropped.append({"name": name, "reason": f"type {arrow_type} is neither a number "
                             "nor a string"})
@@ -168,9 +225,16 @@ def plan_features(columns: Mapping[str, Any], stats: Mapping[str, ColumnStats],
                             hint="the statistics are out of date with the data; re-run stage "
                             "01_data_validation", column=name)
         spec = FeatureSpec(name, input_name(name, taken), kind,
-                           "string" if kind == "categorical" else "float32")
+                           {"categorical": "string", "datetime": "int64"}.get(kind, "float32"))
         if kind == "numeric":
             why = _numeric(spec, col, bucketize.get(name))
+        elif kind == "datetime":
+            if name in bucketize:
+                raise ConfigError(f"bucketize names the date/time column '{name}'",
+                                  hint="its hour, weekday, day and month are already "
+                                  "categories; remove it from bucketize",
+                                  parameter="bucketize")
+            why = _datetime(spec, col)
         else:
             why = _categorical(spec, col, domains.get(name), max_vocabulary, oov_buckets)
         if why:
@@ -184,6 +248,36 @@ def plan_features(columns: Mapping[str, Any], stats: Mapping[str, ColumnStats],
                         hint="; ".join(f"{d['name']}: {d['reason']}" for d in dropped)
                         or "add feature columns to the data")
     return FeaturePlan(features, dropped)
+
+
+def _role_drop(name: str, role: str, reason: str) -> str | None:
+    """Why a column's role keeps it out of the model (None: it is a feature)."""
+    because = f" ({reason})" if reason else ""
+    if role == "id":
+        return f"an identifier{because}: identifiers are never features"
+    if role == "text":
+        return (f"free text{because}: not a model feature; "
+                f'feature_roles={{"{name}": "categorical"}} includes it as a category')
+    if role == "ignore":
+        return f"ignored{because} by its role (feature_roles)"
+    if role == "label":
+        return "the label"
+    return None
+
+
+def _integral_or_time(arrow_type: Any) -> bool:
+    import pyarrow as pa
+
+    return (pa.types.is_integer(arrow_type) or pa.types.is_timestamp(arrow_type)
+            or pa.types.is_date(arrow_type))
+
+
+def _datetime(spec: FeatureSpec, col: ColumnStats) -> str | None:
+    if col.num_non_missing == 0 or not math.isfinite(col.mean):
+        return "no timestamps in the training split"
+    spec.fill = float(min(max(round(col.mean), calendar.MIN_SECONDS), calendar.MAX_SECONDS))
+    spec.missing_indicator = col.has_missing
+    return None
 
 
 def _numeric(spec: FeatureSpec, col: ColumnStats, buckets: Any) -> str | None:

@@ -1,7 +1,8 @@
 """From the Parquet splits to tensors: columns, labels, checks, and the tf.data pipeline.
 
 Columns go from Arrow to NumPy column by column (never as Python lists of rows): numbers as
-float32 ``(n, 1)`` with NaN where missing, strings as ``(n, 1)`` with ``""`` where missing. The
+float32 ``(n, 1)`` with NaN where missing, strings as ``(n, 1)`` with ``""`` where missing,
+date/times as int64 epoch seconds ``(n, 1)`` with -2**63 where missing. The
 training pipeline is an index dataset shuffled with a seed, batched, and mapped to a gather of
 each batch from the encoded columns, then prefetched: one op per batch, not per row.
 """
@@ -48,9 +49,10 @@ def require_label(table: pa.Table, label: str, split: str) -> None:
 def feature_arrays(table: pa.Table, plan: FeaturePlan, *, split: str = "train"
                    ) -> dict[str, np.ndarray]:
     """Raw feature columns by input name, each ``(n, 1)`` (a Keras input of shape (1,)): float32
-    with NaN, or str with ``""`` (:func:`workbench.features.arrays.raw_feature_arrays`)."""
+    with NaN, str with ``""``, or int64 epoch seconds
+    (:func:`workbench.features.arrays.raw_feature_arrays`)."""
     arrays = raw_feature_arrays(
-        table, ((f.input, f.name, f.kind != "numeric") for f in plan.features),
+        table, ((f.input, f.name, f.dtype) for f in plan.features),
         where=f"the {split} split", split=split,
         hint="evaluate and serve with data that has the training columns")
     return {name: values.reshape(-1, 1) for name, values in arrays.items()}
@@ -58,8 +60,21 @@ def feature_arrays(table: pa.Table, plan: FeaturePlan, *, split: str = "train"
 
 def check_finite(arrays: Mapping[str, np.ndarray], plan: FeaturePlan, *,
                  split: str = "train") -> None:
-    """Infinite numbers are not missing values: name the feature and the first rows."""
+    """Infinite numbers are not missing values: name the feature and the first rows. Date/times
+    outside the range the model computes calendar parts for are treated as missing: logged."""
+    from workbench.features import calendar
+
     for f in plan.features:
+        if f.kind == "datetime":
+            values = arrays[f.input].ravel()
+            out = calendar.is_missing(values) & (values != calendar.MISSING_SECONDS)
+            if out.any():
+                span = calendar.describe_range()
+                log.warning("feature %s of the %s split has %d timestamp(s) outside %s .. %s "
+                            "(first rows: %s); the model treats them as missing", f.name,
+                            split, int(out.sum()), span["min_utc"], span["max_utc"],
+                            np.flatnonzero(out)[:5].tolist())
+            continue
         if f.kind != "numeric":
             continue
         values = arrays[f.input].ravel()

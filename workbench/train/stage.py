@@ -91,7 +91,8 @@ def load_inputs(step: Step, params: TrainParams) -> TrainInputs:
     plan = plan_features({f.name: f.type for f in table.schema}, columns,
                          schema_domains(schema), label=label, key=key,
                          drop=params.drop_features, bucketize=params.bucketize,
-                         max_vocabulary=params.max_vocabulary, oov_buckets=params.oov_buckets)
+                         max_vocabulary=params.max_vocabulary, oov_buckets=params.oov_buckets,
+                         roles=card.get("roles"))
     label_col = columns.get(label)
     label_stats = (0.0, 1.0)
     if label_col is not None and label_col.type == "numeric":
