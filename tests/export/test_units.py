@@ -52,7 +52,7 @@ def test_model_info_keys_inputs_by_input_name_and_reads_columns() -> None:
 @pytest.mark.parametrize("doc, match", [
     ({**INFO, "task": "ranking"}, "task 'ranking'"),
     ({**INFO, "features": []}, "lists no features"),
-    ({**INFO, "features": [{"name": "a", "dtype": "int64"}]}, "dtype 'int64'"),
+    ({**INFO, "features": [{"name": "a", "dtype": "int32"}]}, "dtype 'int32'"),
     ({**INFO, "task": "multiclass", "classes": [1]}, "fewer than 2 classes"),
 ])
 def test_model_info_errors_name_the_problem(doc, match) -> None:

@@ -1,8 +1,8 @@
 """The model contract (stage 02 → 04/05) seen from the export side.
 
 A trained model is a Keras 3 functional model whose inputs are raw features by name, one
-``keras.Input(shape=(1,), name=<feature>, dtype="float32" | "string")`` each, with
-preprocessing inside; ``model_info`` (json) names the task, label, features and classes.
+``keras.Input(shape=(1,), name=<feature>, dtype="float32" | "string" | "int64")`` each (int64:
+a date/time as epoch seconds, UTC), with preprocessing inside; ``model_info`` (json) names the task, label, features and classes.
 This module reads that description, turns Arrow tables into the 1-D arrays every exported
 signature takes, and computes the canonical outputs all exported forms are compared on:
 
@@ -11,7 +11,8 @@ signature takes, and computes the canonical outputs all exported forms are compa
 * regression — ``value`` (n,).
 
 Missing values follow one convention everywhere (training data, warmup, examples, TFLite):
-a null number is NaN, a null string is the empty string.
+a null number is NaN, a null string is the empty string, a null timestamp is -2**63
+(:data:`MISSING_INT64`).
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from workbench.errors import ArtifactError, DataError
-from workbench.features.arrays import raw_feature_arrays
+from workbench.features.arrays import DTYPES, MISSING_INT64, raw_feature_arrays
 
 __all__ = [
+    "MISSING_INT64",
     "TASKS",
     "Feature",
     "ModelInfo",
@@ -51,9 +53,11 @@ class Feature:
     array); ``column`` the data column it is read from (the tf.Example key)."""
 
     name: str
-    dtype: str  # float32 | string
-    kind: str = "numeric"  # numeric | categorical
+    dtype: str  # float32 | string | int64
+    kind: str = "numeric"  # numeric | categorical | datetime
     column: str = ""
+    #: how a client sends the value, when it is not plain (datetime: "epoch seconds (UTC), int64")
+    format: str = ""
 
     def __post_init__(self) -> None:
         if not self.column:
@@ -62,6 +66,15 @@ class Feature:
     @property
     def is_string(self) -> bool:
         return self.dtype == "string"
+
+    @property
+    def is_int64(self) -> bool:
+        return self.dtype == "int64"
+
+    @property
+    def missing(self) -> Any:
+        """The value that stands for a missing input of this dtype."""
+        return "" if self.is_string else MISSING_INT64 if self.is_int64 else float("nan")
 
 
 @dataclass(frozen=True)
@@ -101,13 +114,13 @@ class ModelInfo:
             if not isinstance(f, Mapping) or not f.get("name"):
                 raise bad(f"feature #{i} has no name")
             dtype = str(f.get("dtype", "float32"))
-            if dtype not in ("float32", "string"):
-                raise bad(f"feature '{f['name']}' has dtype {dtype!r}; expected float32 or "
-                          "string")
-            features.append(Feature(str(f.get("input") or f["name"]), dtype,
-                                    str(f.get("kind") or ("categorical" if dtype == "string"
-                                                          else "numeric")),
-                                    column=str(f["name"])))
+            if dtype not in DTYPES:
+                raise bad(f"feature '{f['name']}' has dtype {dtype!r}; expected "
+                          + ", ".join(DTYPES))
+            kind = f.get("kind") or {"string": "categorical", "int64": "datetime"}.get(
+                dtype, "numeric")
+            features.append(Feature(str(f.get("input") or f["name"]), dtype, str(kind),
+                                    column=str(f["name"]), format=str(f.get("format") or "")))
         classes = tuple(str(c) for c in doc.get("classes") or ())
         if task == "binary" and len(classes) not in (0, 2):
             raise bad(f"is binary but lists {len(classes)} classes")
@@ -130,21 +143,20 @@ class ModelInfo:
                 file=source)
         for f in self.features:
             got = str(inputs[f.name].dtype)
-            want = "string" if f.is_string else "float32"
-            if got != want:
+            if got != f.dtype:
                 raise ArtifactError(
                     f"{source} input '{f.name}' is {got}; model_info says {f.dtype}",
-                    hint="numeric inputs are float32, categorical inputs string "
-                         "(docs/stages.md)", file=source)
+                    hint="numeric inputs are float32, categorical inputs string, date/time "
+                         "inputs int64 epoch seconds (docs/stages.md)", file=source)
 
 
 def feature_arrays(table: pa.Table, info: ModelInfo, *, source: str = "table"
                    ) -> dict[str, np.ndarray]:
-    """One 1-D array per feature: float32 (null → NaN) or UTF-8 bytes ``S`` (null → b""), as
-    the exported signatures take them (:func:`workbench.features.arrays.raw_feature_arrays`,
-    the conversion training used too)."""
+    """One 1-D array per feature: float32 (null → NaN), UTF-8 bytes ``S`` (null → b"") or int64
+    epoch seconds (null → -2**63), as the exported signatures take them
+    (:func:`workbench.features.arrays.raw_feature_arrays`, the conversion training used too)."""
     return raw_feature_arrays(
-        table, ((f.name, f.column, f.is_string) for f in info.features), where=source,
+        table, ((f.name, f.column, f.dtype) for f in info.features), where=source,
         strings="bytes", file=source, hint="export with the splits the model was trained on")
 
 

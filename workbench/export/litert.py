@@ -74,13 +74,17 @@ class LiteRunner:
         d = self.inputs[name]
         dtype = np.dtype(d["dtype"])
         if dtype.kind in "SUO":
-            return np.asarray(values).astype(bytes)
+            values = np.asarray(values)
+            if values.dtype.kind == "S":
+                return values
+            return np.array([v if isinstance(v, bytes) else str(v).encode("utf-8")
+                             for v in values.reshape(-1)], dtype=np.bytes_).reshape(values.shape)
         if dtype in (np.int8, np.uint8, np.int16) and d["quantization"][0]:
             scale, zero = d["quantization"]
             info = np.iinfo(dtype)
             q = np.round(np.asarray(values, dtype=np.float64) / scale + zero)
             return np.clip(np.nan_to_num(q, nan=zero), info.min, info.max).astype(dtype)
-        return np.asarray(values).astype(dtype)
+        return np.asarray(values).astype(dtype)  # int64 timestamps pass unchanged
 
     def _decode(self, name: str, values: np.ndarray) -> np.ndarray:
         d = self.outputs[name]

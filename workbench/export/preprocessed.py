@@ -12,6 +12,11 @@ implementation (NumPy); the stage checks it reproduces the SavedModel's outputs.
 Supported steps: ``Cast``, ``Normalization``, ``StringLookup``/``IntegerLookup`` (int,
 one_hot, multi_hot, count; one OOV index, no mask), ``Discretization``, ``Rescaling``,
 ``CategoryEncoding``. Anything else on a raw feature's path is an error naming the layer.
+
+Date/time features need no step here: their calendar arithmetic
+(:func:`workbench.features.preprocess.calendar_parts` — int64 LESS/GREATER/SELECT_V2/SUB/CAST,
+int32 FLOOR_DIV/FLOOR_MOD/ADD/MUL) has LiteRT built-in kernels, so it stays in the core model
+and the raw int64 epoch seconds are passed through unchanged (exact: never through float).
 """
 
 from __future__ import annotations
@@ -222,5 +227,5 @@ def apply_preprocessing(spec: Mapping[str, Any], arrays: Mapping[str, np.ndarray
         for step in entry["ops"]:
             x = _apply_step(x, step)
         dtype = np.dtype(entry["dtype"]) if entry["dtype"] != "string" else None
-        out[entry["name"]] = x.astype(dtype) if dtype is not None else x
+        out[entry["name"]] = x.astype(dtype) if dtype is not None else x  # int64 stays exact
     return out

@@ -1,9 +1,10 @@
 """The exported SavedModel's signatures, written with ``keras.export.ExportArchive``.
 
 ``serving_default`` (``tensorflow/serving/predict``)
-    inputs: every raw feature by name, shape ``[None]``, float32 (numeric) or string
-    (categorical). outputs: classification — ``probabilities`` ``[None, K]`` float32 (binary:
-    ``[1 - p, p]``), ``class_ids`` ``[None]`` int64, ``classes`` ``[None]`` string;
+    inputs: every raw feature by name, shape ``[None]``, float32 (numeric), string
+    (categorical) or int64 (date/time: epoch seconds, UTC; -2**63 when missing). outputs:
+    classification — ``probabilities`` ``[None, K]`` float32 (binary: ``[1 - p, p]``),
+    ``class_ids`` ``[None]`` int64, ``classes`` ``[None]`` string;
     regression — ``value`` ``[None]`` float32.
 ``classify`` (``tensorflow/serving/classify``, classification models)
     input ``inputs``: serialized ``tf.Example`` ``[None]``; outputs ``classes`` ``[None, K]``
@@ -15,8 +16,9 @@ TF Serving's Classify/Regress RPCs default to the signature ``serving_default``;
 ``classify``/``regress`` in ``model_spec.signature_name``.
 
 Examples are parsed with one feature spec per model feature, typed like the schema
-(``INT`` → int64_list, ``FLOAT`` → float_list, ``BYTES`` → bytes_list); an absent feature is a
-missing value (NaN / empty string), as in training. Keras export has no method-name option,
+(``INT`` → int64_list, ``FLOAT`` → float_list, ``BYTES`` → bytes_list; a date/time feature is
+always an int64_list of epoch seconds); an absent feature is a missing value (NaN / empty
+string / -2**63), as in training. Keras export has no method-name option,
 so :func:`set_method_names` edits ``saved_model.pb`` after writing (and re-writes
 ``fingerprint.pb`` to match).
 """
@@ -32,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from workbench.errors import ArtifactError
-from workbench.export.contract import ModelInfo
+from workbench.export.contract import MISSING_INT64, ModelInfo
 
 __all__ = [
     "CLASSIFY",
@@ -85,6 +87,8 @@ def example_spec(info: ModelInfo, *, schema: Any = None,
         kind = kind or ("string" if f.is_string else "float32")
         if f.is_string and kind != "string":
             kind = "string"  # a number column the model takes as a category: send it as text
+        if f.is_int64:
+            kind = "int64"  # epoch seconds: a float_list would round them to float32
         spec[f.name] = kind
     return spec
 
@@ -104,6 +108,14 @@ def _parse_examples(serialized: Any, spec: Mapping[str, str], info: ModelInfo) -
                 sparse = tf.SparseTensor(sparse.indices, tf.strings.as_string(sparse.values),
                                          sparse.dense_shape)
             default = ""
+        elif f.is_int64:
+            if spec[f.name] == "string":
+                sparse = tf.SparseTensor(sparse.indices,
+                                         tf.strings.to_number(sparse.values, tf.int64),
+                                         sparse.dense_shape)
+            else:
+                sparse = tf.cast(sparse, tf.int64)
+            default = MISSING_INT64
         else:
             sparse = tf.cast(sparse, tf.float32) if spec[f.name] != "string" else \
                 tf.SparseTensor(sparse.indices, tf.strings.to_number(sparse.values),
@@ -147,8 +159,8 @@ def build_archive(model: Any, info: ModelInfo, spec: Mapping[str, str], *,
 
     archive = keras.export.ExportArchive()
     archive.track(model)
-    raw_spec = {f.name: tf.TensorSpec([None], tf.string if f.is_string else tf.float32,
-                                      name=f.name) for f in info.features}
+    raw_spec = {f.name: tf.TensorSpec([None], tf.as_dtype(f.dtype), name=f.name)
+                for f in info.features}
     archive.add_endpoint(SERVING_DEFAULT, tf.function(predict), input_signature=[raw_spec])
     example_in = [tf.TensorSpec([None], tf.string, name="inputs")]
     if info.is_classification:
@@ -196,7 +208,7 @@ def set_method_names(model_dir: str | Path, methods: Mapping[str, str] | None = 
 def to_examples(arrays: Mapping[str, np.ndarray], spec: Mapping[str, str],
                 info: ModelInfo | None = None) -> list[Any]:
     """One ``tf.train.Example`` per row, keyed by data column (the schema's names); missing
-    values (NaN, empty string) are left out."""
+    values (NaN, empty string, -2**63) are left out. Strings are UTF-8."""
     import tensorflow as tf
 
     columns = {f.name: f.column for f in info.features} if info else {}
@@ -208,9 +220,14 @@ def to_examples(arrays: Mapping[str, np.ndarray], spec: Mapping[str, str],
             value = arrays[name][i]
             key = columns.get(name, name)
             if kind == "string":
-                text = value if isinstance(value, bytes) else str(value).encode()
+                text = value if isinstance(value, bytes) else str(value).encode("utf-8")
                 if text:
                     feature[key] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[text]))
+                continue
+            if kind == "int64" and isinstance(value, np.integer):  # exact epoch seconds
+                if int(value) != MISSING_INT64:
+                    feature[key] = tf.train.Feature(int64_list=tf.train.Int64List(
+                        value=[int(value)]))
                 continue
             number = float(value)
             if math.isnan(number):

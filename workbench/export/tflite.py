@@ -17,8 +17,8 @@ Which tool makes which variant (measured on this project's fraud and digits mode
   quantizer's ``static_wi8_ai8`` recipe, calibrated on the same rows, lost 4.5 accuracy points
   on the digits CNN where the converter's int8 lost none, made a larger file, and its
   calibration cannot feed string inputs ("Could not create PyBytes from string").
-  Full integer first (``TFLITE_BUILTINS_INT8``, int8 numeric inputs and outputs — string inputs
-  stay strings); when an op has no int8 kernel, int8 with float fallback for that op, and the
+  Full integer first (``TFLITE_BUILTINS_INT8``, int8 float inputs and outputs — string inputs
+  stay strings, int64 timestamp inputs stay int64 and are calibrated as they are); when an op has no int8 kernel, int8 with float fallback for that op, and the
   report names the op.
 
 A model the converter cannot express in LiteRT built-ins raises :class:`ConversionError` naming
@@ -95,8 +95,8 @@ def write_lite_savedmodel(model: Any, info: ModelInfo, folder: str | Path, *,
     folder = Path(folder)
     if inputs is None:
         names = info.names
-        specs = {f.name: tf.TensorSpec([None], tf.string if f.is_string else tf.float32,
-                                       name=f.name) for f in info.features}
+        specs = {f.name: tf.TensorSpec([None], tf.as_dtype(f.dtype), name=f.name)
+                 for f in info.features}
 
         def call(features: dict) -> Any:
             return model({n: tf.reshape(features[n], [-1, 1]) for n in names}, training=False)
