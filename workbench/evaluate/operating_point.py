@@ -123,7 +123,10 @@ def choose_threshold(y: np.ndarray, p: np.ndarray, rule: str = "cost", *,
         i, note = _pick(rule, t, tp, fp, len(ys), pos, cost_fn_fp=cost_fn_fp,
                         target_recall=target_recall, target_precision=target_precision,
                         max_alert_rate=max_alert_rate)
-        threshold = float(t[i])
+        # halfway to the next lower score: the same decisions on these rows, and no row sits
+        # on the boundary, where float32 noise between the Keras model and its export (1e-7)
+        # would flip it
+        threshold = float((t[i] + t[i + 1]) / 2 if i + 1 < len(t) else t[i] / 2)
     target = {"cost": {"cost_fn_fp": cost_fn_fp}, "recall": {"target_recall": target_recall},
               "precision": {"target_precision": target_precision},
               "alert_rate": {"max_alert_rate": max_alert_rate},
