@@ -325,8 +325,8 @@ def convert_variant(saved_model: str | Path, variant: str, *,
             try:
                 content = _run_converter(conv, variant)
                 return Converted(variant, content, "tf.lite converter",
-                                 ["full integer: int8 kernels only; numeric inputs and outputs "
-                                  "int8 (string inputs stay strings)"],
+                                 ["full integer: int8 kernels only; float inputs and outputs "
+                                  "int8 (string and int64 timestamp inputs stay as they are)"],
                                  {"int8_io": True, "float_fallback": False})
             except ConversionError as err:
                 why = err.context.get("ops") or err.message

@@ -50,9 +50,15 @@ def signature_inputs(rest: RestClient, name: str, label: str | None = None,
     return {k: v["dtype"] for k, v in sigs[signature]["inputs"].items()}
 
 
+#: NumPy dtypes of the served signature's numeric input types (others are sent as float32)
+_NUMPY = {"DT_INT64": np.int64, "DT_INT32": np.int32, "DT_DOUBLE": np.float64,
+          "DT_FLOAT": np.float32}
+
+
 def examples_from_table(table: Any, inputs: Mapping[str, str], limit: int) -> list[dict]:
     """Rows of an Arrow table as JSON-ready instances for the signature's inputs (floats as
-    float32 values, missing numbers as NaN, missing strings as empty strings)."""
+    float32 values, missing numbers as NaN, missing strings as empty strings; ``DT_INT64``
+    inputs — date/times — as exact integers, epoch seconds, -2**63 when missing)."""
     missing = [k for k in inputs if k not in table.column_names]
     if missing:
         raise DataError(f"the eval split has no column(s) {missing} that the served "
@@ -64,6 +70,11 @@ def examples_from_table(table: Any, inputs: Mapping[str, str], limit: int) -> li
         col = table.column(name)
         if dtype == "DT_STRING":
             cols[name] = ["" if v is None else str(v) for v in col.to_pylist()]
+        elif dtype in ("DT_INT64", "DT_INT32"):
+            from workbench.features.arrays import int64_seconds
+
+            cols[name] = [int(v) for v in int64_seconds(col, column=name,
+                                                        where="the eval split")]
         else:
             arr = col.to_numpy(zero_copy_only=False).astype(np.float64)
             cols[name] = [float(v) for v in arr.astype(np.float32)]
@@ -75,8 +86,17 @@ def _columns(examples: list[dict], inputs: Mapping[str, str]) -> dict[str, np.nd
     for k, dtype in inputs.items():
         values = [e[k] for e in examples]
         out[k] = (np.array(values, dtype=object) if dtype == "DT_STRING"
-                  else np.array(values, dtype=np.float32))
+                  else np.array(values, dtype=_NUMPY.get(dtype, np.float32)))
     return out
+
+
+def _dtype_of(value: Any) -> str:
+    """The TF dtype an instance's JSON value is sent as over gRPC."""
+    if isinstance(value, str):
+        return "DT_STRING"
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return "DT_INT64"
+    return "DT_FLOAT"
 
 
 def _float_outputs(pred: Any) -> dict[str, np.ndarray]:
@@ -122,8 +142,11 @@ def smoke(rest: RestClient, grpc: GrpcClient | None, name: str, example: dict,
 
     prediction = check("REST predict", rest_predict)
     if grpc is not None:
-        inputs = {k: ("DT_STRING" if isinstance(v, str) else "DT_FLOAT")
-                  for k, v in example.items()}
+        try:  # the served signature's dtypes: an int64 timestamp must not go as a float
+            inputs = {k: v for k, v in signature_inputs(rest, name, label).items()
+                      if k in example}
+        except Exception:  # noqa: BLE001 - the metadata check above reports why
+            inputs = {k: _dtype_of(v) for k, v in example.items()}
         check("gRPC predict", lambda: grpc.predict(name, _columns([example], inputs),
                                                    label=label))
     return {"passed": all(c["passed"] for c in checks), "version": version, "checks": checks,
