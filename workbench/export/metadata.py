@@ -74,7 +74,9 @@ def build_metadata(*, run_id: str, step: str, parameters: Mapping[str, Any],
         "run_parameters": dict(run_parameters),
         "model": {"task": info.task, "label": info.label, "builder": info.builder,
                   "classes": list(info.classes),
-                  "features": [{"name": f.name, "dtype": f.dtype, "kind": f.kind}
+                  # a date/time input says its format (int64 epoch seconds, UTC)
+                  "features": [{"name": f.name, "dtype": f.dtype, "kind": f.kind,
+                                **({"format": f.format} if f.format else {})}
                                for f in info.features]},
         "data": {"sha256": dict(sorted(fingerprints.items())), "rows": dict(rows)},
         "evaluation": {"metrics": summarize_evaluation(evaluation),
