@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 APT_SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 PYTEST_ARGS ?=
 
-.PHONY: install demo test lab app bench system-deps lint clean
+.PHONY: install demo test lab app bench system-deps lint clean setup-git
 
 install: $(STAMP)
 
@@ -38,8 +38,18 @@ demo: install
 test: install system-deps
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# nbdime's JupyterLab extension (diff a notebook against git HEAD from its toolbar) stays on in
+# the lab; the Voila apps switch it off themselves (templates/voila_config).
 lab: install
+	@$(BIN)/jupyter server extension enable --sys-prefix nbdime >/dev/null 2>&1
+	@$(BIN)/jupyter labextension enable nbdime-jupyterlab >/dev/null 2>&1
 	@$(BIN)/workbench lab
+
+# notebooks in git: nbdime's diff/merge drivers in this repository, and the pre-commit hooks
+# (outputs cleared from notebooks, ruff)
+setup-git: install
+	@$(BIN)/workbench git-setup
+	@$(BIN)/pre-commit install
 
 app: install
 	@$(BIN)/workbench app 01_data_validation

@@ -61,6 +61,14 @@ def _register() -> None:
     tensorboard.register(cli)
     from workbench.cli import validate  # validate DATA [--schema] [--baseline] [--serving]
     validate.register(cli)
+    from workbench.cli import monitor  # monitor [enable|exporter]: skew on request logs
+    monitor.register(cli)
+    from workbench.cli import diff  # diff RUN_A RUN_B [--step S] [--web] [--json]
+    diff.register(cli)
+    from workbench.cli import report  # report RUN [--out FILE] [--stages S] [--pdf]
+    report.register(cli)
+    from workbench.cli import git  # git-setup
+    git.register(cli)
 
 
 _register()

@@ -1,0 +1,70 @@
+"""nbdime's web diff of one step's notebooks in two runs, on 127.0.0.1.
+
+The two executed notebooks are written, noise removed (:func:`~workbench.review.nbdiff.
+stable_notebook`), into a temporary folder that nbdime's server serves; the server runs in the
+foreground until stopped.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode
+
+import nbformat
+
+from workbench.review.nbdiff import NotebookDiff
+
+__all__ = ["WebDiff", "free_port", "serve_web_diff", "web_diff"]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class WebDiff:
+    argv: list[str]
+    url: str
+    folder: Path
+
+
+def web_diff(d: NotebookDiff, a_id: str, b_id: str, folder: Path, *, port: int = 0,
+             open_browser: bool = True) -> WebDiff:
+    """Write both notebooks into ``folder`` and the nbdime command that serves their diff."""
+    port = port or free_port()
+    names = []
+    for run_id, nb in ((a_id, d.a), (b_id, d.b)):
+        name = f"{d.step}@{run_id}.ipynb"
+        nbformat.write(nb, folder / name)
+        names.append(name)
+    argv = [sys.executable, "-m", "nbdime", "diff-web", "--ip", "127.0.0.1", "--port", str(port),
+            "--workdirectory", str(folder), "--log-level", "WARN",
+            *([] if open_browser else ["--browser", "disable"]),
+            *(str(folder / n) for n in names)]
+    query = urlencode({"base": str(folder / names[0]), "remote": str(folder / names[1])})
+    return WebDiff(argv, f"http://127.0.0.1:{port}/diff?{query}", folder)
+
+
+def serve_web_diff(d: NotebookDiff, a_id: str, b_id: str, *, port: int = 0,
+                   open_browser: bool = True,
+                   on_url: Callable[[str], None] | None = None) -> int:
+    """Serve the diff until interrupted; returns the server's exit code."""
+    with tempfile.TemporaryDirectory(prefix="workbench-diff-") as tmp:
+        cmd = web_diff(d, a_id, b_id, Path(tmp), port=port, open_browser=open_browser)
+        if on_url is not None:
+            on_url(cmd.url)
+        proc = subprocess.Popen(cmd.argv)
+        try:
+            return proc.wait()
+        except KeyboardInterrupt:
+            proc.terminate()
+            return proc.wait()
