@@ -66,7 +66,6 @@ def stable_notebook(nb: nbformat.NotebookNode, *, run_path: str | Path | None = 
     for cell in out.cells:
         for key in _VOLATILE_CELL_METADATA:
             cell.metadata.pop(key, None)
-        cell.pop("id", None)
         if cell.cell_type != "code":
             continue
         cell.execution_count = None
