@@ -21,11 +21,12 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 # Debian packages the tests use: Chromium for the browser tests (Playwright never downloads a
-# browser here) and wrk, the load generator of the serving tests and benchmarks.
-SYSTEM_PACKAGES := chromium chromium-driver wrk
+# browser here), wrk, the load generator of the serving tests and benchmarks, and prometheus
+# (prometheus + promtool), which scrapes the local server and checks the alert rules in tests/ops.
+SYSTEM_PACKAGES := chromium chromium-driver wrk prometheus
 system-deps:
 	@missing=""; \
-	for cmd in chromium chromedriver wrk; do command -v $$cmd >/dev/null 2>&1 || missing=1; done; \
+	for cmd in chromium chromedriver wrk prometheus promtool; do command -v $$cmd >/dev/null 2>&1 || missing=1; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages: $(SYSTEM_PACKAGES)"; \
 	  $(APT_SUDO) apt-get update -qq && \
@@ -52,7 +53,7 @@ setup-git: install
 	@$(BIN)/pre-commit install
 
 app: install
-	@$(BIN)/workbench app 01_data_validation
+	@$(BIN)/workbench apps --open
 
 bench: install system-deps
 	@$(BIN)/python -m bench

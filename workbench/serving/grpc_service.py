@@ -46,11 +46,17 @@ log = logging.getLogger(__name__)
 
 class _Base:
     def __init__(self, manager: ModelManager, inference: Inference, metrics: Metrics,
-                 token: str | None) -> None:
+                 token: str | None, request_logs: Any = None) -> None:
         self.manager = manager
         self.inference = inference
         self.metrics = metrics
         self.token = token
+        self.request_logs = request_logs
+
+    def _log(self, kind: str, vs: Any, sig: Any, arrays: dict, outputs: dict, n: int) -> None:
+        if self.request_logs is not None:
+            self.request_logs.offer(kind, vs.servable.name, vs.version, sig.name, arrays,
+                                    outputs, n)
 
     def _auth(self, context: grpc.ServicerContext) -> None:
         if not self.token:
@@ -82,7 +88,8 @@ class _Base:
             context.abort(serr.grpc_code(), serr.message)
         finally:
             self.metrics.request(getattr(spec, "name", ""), api, "GRPC", status,
-                                 (time.perf_counter() - started) * 1e6)
+                                 (time.perf_counter() - started) * 1e6,
+                                 getattr(spec, "version_label", ""))
 
     @staticmethod
     def _fill_spec(out: Any, name: str, version: int, signature: str) -> None:
@@ -108,6 +115,7 @@ class PredictionService(_Base, prediction_service_pb2_grpc.PredictionServiceServ
                 raise invalid(f"inputs have different batch sizes {sorted(sizes)}")
             n = sizes.pop() if sizes else 1
             outputs = self.inference.run_sync(vs, sig, arrays, n)
+            self._log("predict", vs, sig, arrays, outputs, n)
             wanted = list(request.output_filter) or list(outputs)
             unknown = [k for k in wanted if k not in outputs]
             if unknown:
@@ -125,8 +133,10 @@ class PredictionService(_Base, prediction_service_pb2_grpc.PredictionServiceServ
         sig = vs.servable.signature(request.model_spec.signature_name or None)
         require_method(sig, method)
         examples = codec.examples_from_input(request.input)
-        outputs = self.inference.run_sync(vs, sig, {example_input(sig): np.array(
-            examples, dtype=object)}, len(examples))
+        arrays = {example_input(sig): np.array(examples, dtype=object)}
+        outputs = self.inference.run_sync(vs, sig, arrays, len(examples))
+        self._log("classify" if method == CLASSIFY else "regress", vs, sig, arrays, outputs,
+                  len(examples))
         return vs, sig, outputs
 
     def Classify(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
@@ -228,12 +238,13 @@ def _code_number(code: str) -> int:
 
 
 def start_grpc(manager: ModelManager, inference: Inference, metrics: Metrics, *, host: str,
-               port: int, token: str | None, threads: int = 64) -> tuple[grpc.Server, int]:
+               port: int, token: str | None, threads: int = 64,
+               request_logs: Any = None) -> tuple[grpc.Server, int]:
     server = grpc.server(ThreadPoolExecutor(max_workers=threads, thread_name_prefix="grpc"),
                          options=[("grpc.max_receive_message_length", 64 * 1024 * 1024),
                                   ("grpc.so_reuseport", 0)])
     prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
-        PredictionService(manager, inference, metrics, token), server)
+        PredictionService(manager, inference, metrics, token, request_logs), server)
     model_service_pb2_grpc.add_ModelServiceServicer_to_server(
         ModelService(manager, inference, metrics, token), server)
     bound = server.add_insecure_port(f"{host}:{port}")

@@ -35,6 +35,13 @@ QUEUING_LATENCY = prometheus_name("/tensorflow/serving/batching_session/queuing_
 BATCH_SIZE = prometheus_name("/tensorflow/serving/batching_session/processed_batch_size")
 LOAD_ATTEMPTS = prometheus_name("/tensorflow/serving/model_load_attempt_count")
 WARMUP_COUNT = prometheus_name("/tensorflow/serving/model_warmup_latency")
+# TF Serving counts requests per model only; the canary alert needs them per version label.
+# These two are the local server's own (workbench_ prefix), beside TF Serving's names.
+LABEL_REQUEST_COUNT = "workbench_label_request_count"
+LABEL_REQUEST_LATENCY = "workbench_label_request_latency"
+# request logging (logging_config): records written, and records dropped to never block
+REQUEST_LOG_RECORDS = "workbench_request_log_records"
+REQUEST_LOG_DROPPED = "workbench_request_log_dropped"
 
 _HELP = {
     REQUEST_COUNT: ("counter", "The total number of requests."),
@@ -47,11 +54,17 @@ _HELP = {
     BATCH_SIZE: ("histogram", "Tracks the batch size distribution on processed batches."),
     LOAD_ATTEMPTS: ("counter", "The number of times a model version load was attempted."),
     WARMUP_COUNT: ("histogram", "Distribution of wall time (in microseconds) of model warmup."),
+    LABEL_REQUEST_COUNT: ("counter", "Requests addressed by a version label (stable, canary)."),
+    LABEL_REQUEST_LATENCY: ("histogram", "Wall time (in microseconds) of requests addressed "
+                                         "by a version label."),
+    REQUEST_LOG_RECORDS: ("counter", "PredictionLog records written by logging_config."),
+    REQUEST_LOG_DROPPED: ("counter", "Sampled requests not logged because the log queue was "
+                                     "full or the disk budget is spent."),
 }
 
 _BUCKETS = {REQUEST_LATENCY: LATENCY_BUCKETS, RUNTIME_LATENCY: LATENCY_BUCKETS,
             QUEUING_LATENCY: LATENCY_BUCKETS, BATCH_SIZE: BATCH_BUCKETS,
-            WARMUP_COUNT: LATENCY_BUCKETS}
+            WARMUP_COUNT: LATENCY_BUCKETS, LABEL_REQUEST_LATENCY: LATENCY_BUCKETS}
 
 Labels = tuple[tuple[str, str], ...]
 
@@ -80,13 +93,18 @@ class Metrics:
             h[2] += 1
 
     def request(self, model: str, api: str, entrypoint: str, status: str,
-                latency_us: float) -> None:
+                latency_us: float, label: str = "") -> None:
         with self._lock:
             series = self._counters[REQUEST_COUNT]
             key = (("model_name", model), ("status", status))
             series[key] = series.get(key, 0.0) + 1
         self.observe(REQUEST_LATENCY, (("model_name", model), ("API", api),
                                        ("entrypoint", entrypoint)), latency_us)
+        if label:
+            self.inc(LABEL_REQUEST_COUNT, (("model_name", model), ("label", label),
+                                           ("status", status)))
+            self.observe(LABEL_REQUEST_LATENCY, (("model_name", model), ("label", label)),
+                         latency_us)
 
     def value(self, metric: str, **labels: str) -> float:
         """A counter's value (for tests and status pages)."""

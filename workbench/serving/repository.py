@@ -165,6 +165,8 @@ class Repository:
         entries = config.model_config_list.config
         for i, cfg in enumerate(entries):
             if cfg.name == name:
+                if cfg.HasField("logging_config"):  # request logging outlives label moves
+                    new.logging_config.CopyFrom(cfg.logging_config)
                 entries[i].CopyFrom(new)
                 break
         else:

@@ -56,8 +56,10 @@ class RestApi:
     """The REST routes, independent of the HTTP server."""
 
     def __init__(self, manager: ModelManager, inference: Inference, metrics: Metrics, *,
-                 token: str | None, max_body_bytes: int, prometheus_path: str | None) -> None:
+                 token: str | None, max_body_bytes: int, prometheus_path: str | None,
+                 request_logs: Any = None) -> None:
         self.manager = manager
+        self.request_logs = request_logs
         self.inference = inference
         self.metrics = metrics
         self.token = token
@@ -132,7 +134,7 @@ class RestApi:
     # -- POST ----------------------------------------------------------------------------------
     async def post(self, path: str, raw: bytes) -> Reply:
         started = time.perf_counter()
-        name, api, status = "", "unknown", "OK"
+        name, api, status, label = "", "unknown", "OK", None
         try:
             name, version, label, meta, verb = self.route("POST", path)
             if meta or verb not in ("predict", "classify", "regress"):
@@ -153,6 +155,9 @@ class RestApi:
             arrays = {example_input(sig): np.array(examples, dtype=object)}
             outputs = await self.inference.run_async(vs, sig, arrays, len(examples))
             results = classifications(outputs) if verb == "classify" else regressions(outputs)
+            if self.request_logs is not None:
+                self.request_logs.offer(verb, vs.servable.name, vs.version, sig.name, arrays,
+                                        outputs, len(examples))
             return 200, _JSON, codec.dumps({"results": results})
         except Exception as err:  # noqa: BLE001 - every failure becomes an error body
             serr = as_serving_error(err)
@@ -162,7 +167,7 @@ class RestApi:
             return _error(serr)
         finally:
             self.metrics.request(name, api, "REST", status,
-                                 (time.perf_counter() - started) * 1e6)
+                                 (time.perf_counter() - started) * 1e6, label or "")
 
     async def _predict(self, vs: Any, sig: Any, body: dict[str, Any]) -> Reply:
         has_rows, has_cols = "instances" in body, "inputs" in body
@@ -178,6 +183,9 @@ class RestApi:
         else:
             arrays, n = codec.arrays_from_columns(body["inputs"], sig.inputs)
         outputs = await self.inference.run_async(vs, sig, arrays, n)
+        if self.request_logs is not None:
+            self.request_logs.offer("predict", vs.servable.name, vs.version, sig.name, arrays,
+                                    outputs, n)
         doc = codec.rows_response(outputs, n) if has_rows else codec.columns_response(outputs)
         return 200, _JSON, codec.dumps(doc, non_finite=codec.non_finite(outputs))
 

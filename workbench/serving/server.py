@@ -34,6 +34,7 @@ from workbench.serving.config import (
 from workbench.serving.inference import Inference
 from workbench.serving.manager import ModelManager
 from workbench.serving.metrics import Metrics
+from workbench.serving.requestlog import RequestLogs
 
 __all__ = ["ModelServer", "ServerOptions", "main"]
 
@@ -58,6 +59,8 @@ class ServerOptions:
     enable_model_warmup: bool = True
     rest_api_timeout_in_ms: int = 30_000
     rest_api_max_body_bytes: int = 16 * 1024 * 1024
+    request_log_max_file_bytes: int = 64 * 1024 * 1024
+    request_log_max_total_bytes: int = 1024 * 1024 * 1024
     verify: bool = True
     verify_public_key: str = ""
     auth_token_file: str = ""
@@ -75,11 +78,26 @@ class ServerOptions:
                               "(with --model_name)", hint="see workbench serve start --help")
 
 
+class _Manager(ModelManager):
+    """The model manager, handing every config it applies to the request logger (models with
+    a ``logging_config`` log their requests)."""
+
+    request_logs: RequestLogs
+
+    def apply_config(self, config: Any, *, raise_on_label_error: bool = True) -> list[str]:
+        errors = super().apply_config(config, raise_on_label_error=raise_on_label_error)
+        self.request_logs.configure(config)
+        return errors
+
+
 class ModelServer:
     def __init__(self, options: ServerOptions) -> None:
         options.check()
         self.options = options
         self.metrics = Metrics()
+        self.request_logs = RequestLogs(
+            self.metrics, max_file_bytes=options.request_log_max_file_bytes,
+            max_total_bytes=options.request_log_max_total_bytes)
         if options.enable_batching:
             batching = (read_batching(options.batching_parameters_file)
                         if options.batching_parameters_file else BatchingOptions())
@@ -90,7 +108,7 @@ class ModelServer:
                                 if options.monitoring_config_file else None)
         self.token = (Path(options.auth_token_file).read_text(encoding="utf-8").strip()
                       if options.auth_token_file else None)
-        self.manager = ModelManager(
+        self.manager = _Manager(
             self.runner, self.metrics, verify=options.verify,
             public_key_path=options.verify_public_key or None,
             warmup=options.enable_model_warmup,
@@ -98,6 +116,7 @@ class ModelServer:
             config_path=options.model_config_file or None,
             config_poll_seconds=(options.model_config_file_poll_wait_seconds
                                  if options.model_config_file else 0.0))
+        self.manager.request_logs = self.request_logs
         self.inference = Inference(self.runner, options.rest_api_timeout_in_ms / 1000)
         self.grpc_server: Any = None
         self.http_server: Any = None
@@ -127,10 +146,10 @@ class ModelServer:
         self.manager.start(self.initial_config())
         self.grpc_server, self.grpc_port = start_grpc(
             self.manager, self.inference, self.metrics, host=o.host, port=o.port,
-            token=self.token)
+            token=self.token, request_logs=self.request_logs)
         api = RestApi(self.manager, self.inference, self.metrics, token=self.token,
                       max_body_bytes=o.rest_api_max_body_bytes,
-                      prometheus_path=self.prometheus_path)
+                      prometheus_path=self.prometheus_path, request_logs=self.request_logs)
         sockets = tornado.netutil.bind_sockets(o.rest_api_port, o.host,
                                                family=socket.AF_INET, reuse_port=False)
         self.rest_port = sockets[0].getsockname()[1]
@@ -155,6 +174,7 @@ class ModelServer:
             self.grpc_server.stop(grace=2).wait(3)
         self.manager.stop()
         self.runner.stop()
+        self.request_logs.close()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -184,6 +204,9 @@ def _parser() -> argparse.ArgumentParser:
     flag("enable_model_warmup", bool, "replay assets.extra/tf_serving_warmup_requests")
     flag("rest_api_timeout_in_ms", int, "REST request timeout")
     flag("rest_api_max_body_bytes", int, "largest REST request body accepted")
+    flag("request_log_max_file_bytes", int, "rotate a request log file at this size")
+    flag("request_log_max_total_bytes", int, "disk budget of one model's request logs "
+         "(the oldest files are removed)")
     flag("verify", bool, "refuse versions whose integrity manifest does not match")
     flag("verify_public_key", str, "also require a valid Ed25519 signature from this key")
     flag("auth_token_file", str, "require 'Authorization: Bearer <token>' with this token")
