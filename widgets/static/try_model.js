@@ -200,6 +200,7 @@ function render({ model, el: host }) {
       t.appendChild(tr);
     }
     attrib.appendChild(t);
+    if (max < 1e-6) attrib.appendChild(el("div", "This case is the typical case itself, so nothing pushed it: load a row of the test data or change a value.", "wb-muted"));
   }
 
   // batch scoring

@@ -116,7 +116,8 @@ def _approvals(project: Project) -> str:
     rows = [(f"{v['model']} v{v['version']}", ", ".join(v["labels"]) or "–",
              v["run_id"] or "–", (v["approval"] or {}).get("status") or "not recorded")
             for v in pending]
-    return ("<p>" + f"{len(pending)} deployed version(s) have no recorded approval." + "</p>"
+    return (f"<p>{len(pending)} deployed version(s) await approval (the export records who "
+            "approved it; <code>-p approval=approved -p approved_by=NAME</code>).</p>"
             + table(["version", "labels", "run", "approval"], rows))
 
 

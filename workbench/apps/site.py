@@ -147,6 +147,9 @@ def site_command(*, port: int = 8866, host: str = "127.0.0.1", token: str | None
         "--VoilaConfiguration.preheat_kernel=True",
         f"--VoilaConfiguration.default_pool_size={pool_size}",
         "--VoilaKernelManager.fill_delay=0.5",
+        # a page's kernel ends when the page closes; one whose page vanished is culled
+        "--MappingKernelManager.cull_idle_timeout=1800",
+        "--MappingKernelManager.cull_interval=120",
     ]
     if token:
         argv.append(f"--Voila.token={token}")

@@ -1,0 +1,74 @@
+"""A `workbench apps` site for browser tests: one Voila server with preheated kernels on a
+free port, ready once every app's kernel pool is filled (so timings measure preheated pages)."""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from workbench.apps.site import APPS, site_command
+from workbench.project import Project
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Site:
+    def __init__(self, project: Path, log: Path, *, token: str | None = None) -> None:
+        self.port = free_port()
+        cmd = site_command(port=self.port, project=Project.load(project), token=token)
+        self.base = f"http://127.0.0.1:{self.port}/"
+        self.token = cmd.token
+        self.log = log
+        self._fh = open(log, "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(cmd.argv, env=cmd.env, cwd=project, stdout=self._fh,
+                                     stderr=subprocess.STDOUT)
+
+    def url(self, app: str, **query: str) -> str:
+        notebook = next((a.notebook for a in APPS if a.name == app), f"{app}.ipynb")
+        q = "&".join(f"{k}={v}" for k, v in query.items())
+        return f"{self.base}voila/render/{notebook}" + (f"?{q}" if q else "")
+
+    def wait_ready(self, timeout: float = 240) -> None:
+        """Until the port listens and every notebook's preheated kernel pool is filled."""
+        wanted = {a.notebook for a in APPS} | {"stage.ipynb"}
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the site exited with {self.proc.returncode}:\n"
+                                   + self.log.read_text(errors="replace")[-3000:])
+            filled = set(re.findall(r"Kernel pool of (\S+) is filled",
+                                    self.log.read_text(errors="replace")))
+            if wanted <= filled:
+                return
+            time.sleep(0.5)
+        raise TimeoutError(f"kernel pools not filled within {timeout} s: "
+                           f"{sorted(wanted - filled)}")
+
+    def wait_pool(self, notebook: str, fills: int, timeout: float = 120) -> None:
+        """Until ``notebook``'s pool has been filled ``fills`` times (a refill after a visit)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            n = self.log.read_text(errors="replace").count(f"Kernel pool of {notebook} is "
+                                                           "filled")
+            if n >= fills:
+                return
+            time.sleep(0.3)
+        raise TimeoutError(f"{notebook}'s pool was not refilled")
+
+    def fills(self, notebook: str) -> int:
+        return self.log.read_text(errors="replace").count(f"Kernel pool of {notebook} is filled")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self._fh.close()
