@@ -13,10 +13,12 @@ from workbench.runs.store import RunStore
 
 
 def _run(store: RunStore, *, gate: bool | None = None, blessed: bool | None = None,
-         with_stats: bool = True, dataset: str | None = "fraud"):
+         with_stats: bool = True, dataset: str | None = "fraud",
+         columns: tuple[str, ...] = ("x", "y")):
     run = store.create(state="succeeded")
     step = Step(run, "01_data_validation", "compute")
-    step.save("data_card", {"label": "y", "dataset": dataset})
+    step.save("data_card", {"label": "y", "dataset": dataset,
+                            "columns": [{"name": c} for c in columns]})
     if with_stats:
         step.save("stats_train", compute_statistics(pa.table({"x": [run.id]})), kind="proto")
         step.save("schema", schema_pb2.Schema(feature=[schema_pb2.Feature(name=run.id)]),
@@ -84,3 +86,12 @@ def test_schema_choice_order(store, tmp_path):
     assert (pick.source, pick.schema.feature[0].name) == ("baseline", baseline_run.id)
     pick = choose_schema(schema_path=None, dataset=None, baseline=None, inferred=inferred)
     assert pick.source == "inferred"
+
+
+def test_files_with_the_same_label_but_other_columns_are_not_the_same_data(store):
+    other = _run(store, gate=True, blessed=True, dataset=None, columns=("a", "y"))
+    same = _run(store, gate=True, dataset=None, columns=("x", "y"))
+    current = Step(_run(store, with_stats=False, dataset=None), "01_data_validation", "view")
+    found = find_baseline(current, label="y", dataset=None, columns={"x", "y"})
+    assert found.run.id == same.id and found.why == "gate_passed"
+    assert find_baseline(current, label="y", dataset=None, columns={"a", "y"}).run.id == other.id

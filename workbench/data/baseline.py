@@ -70,9 +70,11 @@ def _card_dataset(card: dict[str, Any]) -> str | None:
     return card.get("name") if source.startswith("bundled dataset") else None
 
 
-def _same_data(run: Run, label: str | None, dataset: str | None) -> bool:
-    """Whether ``run`` ingested the same kind of data: the same label, and the same bundled
-    dataset (or a file, for data read from files)."""
+def _same_data(run: Run, label: str | None, dataset: str | None,
+               columns: set[str] | None) -> bool:
+    """Whether ``run`` ingested the same kind of data: the same label, the same bundled
+    dataset (or a file, for data read from files) and, when ``columns`` is given, the same
+    columns (two files with a column named ``label`` are not the same data)."""
     if label is None:
         return True
     try:
@@ -80,26 +82,28 @@ def _same_data(run: Run, label: str | None, dataset: str | None) -> bool:
     except WorkbenchError as err:
         log.warning("run %s is no baseline: %s", run.id, err)
         return False
-    return card.get("label") == label and _card_dataset(card) == dataset
+    same_columns = columns is None or {c["name"] for c in card.get("columns", [])} == columns
+    return card.get("label") == label and _card_dataset(card) == dataset and same_columns
 
 
-def _usable(run: Run, record: RunRecord, label: str | None, dataset: str | None) -> bool:
+def _usable(run: Run, record: RunRecord, label: str | None, dataset: str | None,
+            columns: set[str] | None) -> bool:
     return (record.done(DATA_STEP) and record.artifact(DATA_STEP, "stats_train") is not None
-            and _same_data(run, label, dataset))
+            and _same_data(run, label, dataset, columns))
 
 
-def find_baseline(step: Step, *, label: str | None = None,
-                  dataset: str | None = None) -> Baseline | None:
+def find_baseline(step: Step, *, label: str | None = None, dataset: str | None = None,
+                  columns: set[str] | None = None) -> Baseline | None:
     """The run this step's data is compared with (see the module docstring), or None. With a
     ``label``, only runs of the same data count: same label, same bundled ``dataset`` (None:
-    data read from a file)."""
+    data read from a file) and, given ``columns``, the same column names."""
     blessed, _ = find_blessed(step.store, exclude=step.run, accept=lambda run, record: (
-        "" if _usable(run, record, label, dataset) else None))
+        "" if _usable(run, record, label, dataset, columns) else None))
     if blessed is not None:
         return Baseline(blessed, "blessed")
     for run, record in step.store.newest_first(exclude=step.run):
         gate = (record.step(DATA_STEP) or StepRecord(DATA_STEP)).gate(GATE)
-        if gate is not None and gate.passed and _usable(run, record, label, dataset):
+        if gate is not None and gate.passed and _usable(run, record, label, dataset, columns):
             return Baseline(run, "gate_passed")
     return None
 

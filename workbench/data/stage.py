@@ -192,7 +192,8 @@ def validate(step: Step, data: IngestResult, params: DataValidationParams | None
 
     inferred = infer_schema(whole, label=data.label, drift_threshold=p.drift_threshold,
                             skew_threshold=p.skew_threshold, infer_ranges=p.infer_ranges)
-    baseline = find_baseline(step, label=data.label, dataset=data.dataset)
+    baseline = find_baseline(step, label=data.label, dataset=data.dataset,
+                             columns={c["name"] for c in data.card.get("columns", [])})
     choice = choose_schema(
         schema_path=_resolve(schema_path, project_root) if schema_path else None,
         dataset=data.dataset, baseline=baseline, inferred=inferred)

@@ -42,9 +42,11 @@ class Baseline:
         return {"model_sha256": self.model_sha256, "builder": self.info.get("builder")}
 
 
-def _candidate(run: Run, label: str, task: str) -> tuple[Baseline | None, str]:
-    """The run's trained model as a baseline for ``label``/``task``, or why it cannot be one.
-    Its artifacts are read through a view step, so their hashes are checked."""
+def _candidate(run: Run, label: str, task: str, columns: set[str] | None = None
+               ) -> tuple[Baseline | None, str]:
+    """The run's trained model as a baseline for ``label``/``task`` on data with ``columns``,
+    or why it cannot be one. Its artifacts are read through a view step, so their hashes are
+    checked."""
     step = Step(run, TRAIN_STEP, "view")
     try:
         info = step.load("model_info")
@@ -53,6 +55,9 @@ def _candidate(run: Run, label: str, task: str) -> tuple[Baseline | None, str]:
         return None, "its model is missing or changed"
     if info.get("label") != label or info.get("task") != task:
         return None, f"for label '{info.get('label')}' ({info.get('task')})"
+    lacking = sorted({f["name"] for f in info.get("features", [])} - columns) if columns else []
+    if lacking:
+        return None, f"it takes features this data lacks ({', '.join(lacking[:5])})"
     return Baseline(run.id, model.path, model.sha256, info), ""
 
 
@@ -88,7 +93,7 @@ def stable_run(ref: str, repository: str | Path = "") -> str:
 
 
 def find_baseline(store: RunStore, *, exclude: Run, label: str, task: str,
-                  ref: str = "") -> Baseline | None:
+                  ref: str = "", columns: set[str] | None = None) -> Baseline | None:
     """``ref``: empty for the latest blessed run, ``none`` for no baseline, ``stable`` /
     ``stable:<model>`` for the version serving as stable, or a run id."""
     if ref.lower() == "none":
@@ -98,7 +103,7 @@ def find_baseline(store: RunStore, *, exclude: Run, label: str, task: str,
         ref = stable_run(ref)
     if ref:
         run = store.open(ref)
-        found, why = _candidate(run, label, task)
+        found, why = _candidate(run, label, task, columns)
         if found is None or (not serving and not is_blessed(run)):
             raise ConfigError(f"run {run.id} cannot be the baseline: "
                               f"{why or 'its model was not blessed'}",
@@ -106,11 +111,11 @@ def find_baseline(store: RunStore, *, exclude: Run, label: str, task: str,
                               "label, or leave baseline empty", parameter="baseline")
         return found
     found_run, skipped = find_blessed(store, exclude=exclude, accept=lambda run, _: (
-        _candidate(run, label, task)[1]))
+        _candidate(run, label, task, columns)[1]))
     if found_run is None:
         if skipped:
             log.info("no baseline; skipped: %s", "; ".join(skipped))
         return None
-    found, _ = _candidate(found_run, label, task)
+    found, _ = _candidate(found_run, label, task, columns)
     found.skipped = skipped
     return found

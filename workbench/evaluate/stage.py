@@ -148,6 +148,7 @@ def evaluate(step: Step, params: EvaluateParams | None = None) -> EvaluationResu
                                  if params.bootstrap else None)
 
     base = find_baseline(step.store, exclude=step.run, label=label, task=task,
+                         columns=set(table.column_names),
                          ref=params.baseline)
     base_metrics = None
     base_doc: dict[str, Any] | None = None
