@@ -123,3 +123,27 @@ def test_clean_data_passes_and_a_shifted_amount_is_caught_as_drift(tmp_path):
     assert "above the threshold 0.1; mean " in reason
     assert result.drift["baseline"]["run"] == clean.run.id
     assert result.stats_baseline is not None and "baseline" in result.datasets
+
+
+def test_labels_of_a_users_file_missing_values_and_too_many_classes(tmp_path):
+    path = tmp_path / "labels.csv"
+    rows = [f"{i};{i % 5},5;{['yes', 'no', ''][i % 3] if i < 90 else 'no'}" for i in range(120)]
+    path.write_text("id;amount;outcome\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    step = _step(tmp_path)
+    data = ingest(step, DataValidationParams(data_path=str(path), label="outcome"),
+                  project_root=tmp_path)
+    card = data.card
+    assert card["task"] == "binary" and card["positive_class"]["value"] == "yes"
+    (dropped,) = card["dropped_rows"]
+    assert dropped["rows"] == 30 and dropped["why"] == "no value in label 'outcome'"
+    assert any("30 of 120 rows have no value in the label 'outcome'" in w
+               for w in card["warnings"])
+    assert card["splits"]["train"] + card["splits"]["eval"] == 90
+
+    three = tmp_path / "three.csv"
+    three.write_text("x,y\n" + "".join(f"{i},{'abc'[i % 3]}\n" for i in range(60)))
+    with pytest.raises(DataError, match=r"label 'y' has 3 different values but the task is "
+                                        r"binary: 'a' \(20\)") as err:
+        ingest(_step(tmp_path), DataValidationParams(data_path=str(three), label="y",
+                                                     task="binary"), project_root=tmp_path)
+    assert "task=multiclass" in err.value.hint and err.value.context["parameter"] == "task"
