@@ -8,7 +8,8 @@ from workbench.apps.html import esc
 from workbench.apps.page import PageProblem
 from workbench.widgets.panel import HtmlPanel
 
-__all__ = ["data_quality_page", "home_page", "model_card_page", "overview_page", "preload_tryout",
+__all__ = ["data_quality_page", "home_page", "model_card_page", "overview_page", "preheated",
+           "preload_tryout",
            "serving_page", "stage_page",
            "try_page"]
 
@@ -101,3 +102,14 @@ def serving_page(query: str | None = None) -> object:
     from workbench.widgets.serving_monitor import ServingMonitorView
 
     return ServingMonitorView()
+
+
+def preheated(app: str) -> None:
+    """Say in the site's log that this app's kernel has run up to its query (only while
+    preheating): Voila logs a pool as filled when its kernel starts, before the notebook has
+    imported anything, so benchmarks and tests wait for this line instead."""
+    import os
+    import sys
+
+    if os.environ.get("VOILA_PREHEAT") == "True":
+        print(f"workbench-site: {app} preheated", file=sys.__stderr__, flush=True)

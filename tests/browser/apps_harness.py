@@ -1,5 +1,8 @@
 """A `workbench apps` site for browser tests: one Voila server with preheated kernels on a
-free port, ready once every app's kernel pool is filled (so timings measure preheated pages)."""
+free port, ready once every app's kernel has run up to its query (so timings measure preheated
+pages). Each app's kernel logs ``workbench-site: <app> preheated`` then
+(:func:`workbench.widgets.site_pages.preheated`); Voila's own "pool is filled" comes when
+the kernel starts, before the notebook ran."""
 
 from __future__ import annotations
 
@@ -36,14 +39,14 @@ class Site:
         return f"{self.base}voila/render/{notebook}" + (f"?{q}" if q else "")
 
     def wait_ready(self, timeout: float = 240) -> None:
-        """Until the port listens and every notebook's preheated kernel pool is filled."""
-        wanted = {a.notebook for a in APPS} | {"stage.ipynb"}
+        """Until every app's preheated kernel has run up to its query."""
+        wanted = {Path(a.notebook).stem for a in APPS} | {"stage"}
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"the site exited with {self.proc.returncode}:\n"
                                    + self.log.read_text(errors="replace")[-3000:])
-            filled = set(re.findall(r"Kernel pool of (\S+) is filled",
+            filled = set(re.findall(r"workbench-site: (\S+) preheated",
                                     self.log.read_text(errors="replace")))
             if wanted <= filled:
                 return
@@ -52,18 +55,18 @@ class Site:
                            f"{sorted(wanted - filled)}")
 
     def wait_pool(self, notebook: str, fills: int, timeout: float = 120) -> None:
-        """Until ``notebook``'s pool has been filled ``fills`` times (a refill after a visit)."""
+        """Until ``notebook``'s kernel has been preheated ``fills`` times (a refill after a
+        visit)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            n = self.log.read_text(errors="replace").count(f"Kernel pool of {notebook} is "
-                                                           "filled")
-            if n >= fills:
+            if self.fills(notebook) >= fills:
                 return
             time.sleep(0.3)
         raise TimeoutError(f"{notebook}'s pool was not refilled")
 
     def fills(self, notebook: str) -> int:
-        return self.log.read_text(errors="replace").count(f"Kernel pool of {notebook} is filled")
+        name = Path(notebook).stem
+        return self.log.read_text(errors="replace").count(f"workbench-site: {name} preheated")
 
     def stop(self) -> None:
         self.proc.terminate()
