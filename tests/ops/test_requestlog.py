@@ -285,3 +285,17 @@ def test_monitor_finds_the_injected_skew_and_drift_and_exits_3(project):
     assert out.code == 0, out.text
     assert "no error-level anomaly" in out.out
     assert set(COUNTRIES) >= {r["country"] for r in rows(100)}
+
+
+def test_the_direct_encoding_is_the_protobuf_message():
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    from workbench.serving.requestlog import _Entry, encode_predict_log, prediction_log
+
+    cols = columns(rows(3, seed=2))
+    cols["x1"] = cols["x1"].reshape(3, 1)
+    outputs = {"probabilities": np.full((3, 1), 0.3, dtype=np.float32),
+               "class_ids": np.zeros((3, 1), dtype=np.int64)}
+    entry = _Entry("predict", MODEL, 7, "serving_default", cols, outputs, 3, 1_750_000_000.5)
+    fast = prediction_log_pb2.PredictionLog.FromString(encode_predict_log(entry, 0.5))
+    assert fast == prediction_log(entry, 0.5)
