@@ -228,3 +228,29 @@ def test_prometheus_scrapes_the_local_server_and_every_expression_has_data(
         stop(repo)
     assert counts.get("stable", 0) > 0 and counts.get("canary", 0) > 0
     assert counts.get("400", 0) > 0
+
+
+@needs_prometheus
+def test_serve_manifests_writes_the_monitoring_files(tmp_path):
+    from tests.conftest import run_workbench
+    from workbench.serving.config import VersionPolicy
+    from workbench.serving.repository import Repository
+
+    repo = Repository(tmp_path / "serving")
+    repo.init()
+    (repo.base_path("fraud") / "1").mkdir(parents=True)
+    repo.set_model("fraud", policy=VersionPolicy("specific", versions=(1,)),
+                   labels={"stable": 1})
+    out = run_workbench("serve", "manifests", "--target", "kubernetes", "--monitoring",
+                        "--latency-budget-ms", "250", "--repository", str(repo.root),
+                        "--out", str(tmp_path / "deploy"), cwd=tmp_path)
+    assert out.code == 0, out.text
+    folder = tmp_path / "deploy" / "monitoring"
+    config = yaml.safe_load((folder / "prometheus.yml").read_text())
+    assert {c["job_name"]: c["static_configs"][0]["targets"] for c in
+            config["scrape_configs"]} == {"tf-serving": ["tf-serving-fraud:8501"],
+                                          "workbench": ["workbench-exporter:9108"]}
+    assert "> 250000" in (folder / "alerts.yml").read_text()
+    assert json.loads((folder / "dashboards" / "workbench-serving.json").read_text())["panels"]
+    proc = promtool("check", "config", str(folder / "prometheus.yml"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr

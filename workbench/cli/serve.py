@@ -173,15 +173,38 @@ def register(cli: click.Group) -> None:
     @click.option("--model", default="")
     @click.option("--out", "out", type=click.Path(file_okay=False), default="",
                   help="folder to write to (default: <repository>/deploy)")
-    def manifests_cmd(repository: str, target: str, model: str, out: str) -> None:
+    @click.option("--monitoring", is_flag=True, help="also write monitoring/: the Prometheus "
+                  "config, the alert rules and the Grafana dashboard")
+    @click.option("--latency-budget-ms", type=float, default=100.0, show_default=True,
+                  help="p99 latency over which the latency alert fires (with --monitoring)")
+    def manifests_cmd(repository: str, target: str, model: str, out: str, monitoring: bool,
+                      latency_budget_ms: float) -> None:
         """Write compose.yaml or Kubernetes manifests for the real TF Serving."""
         from workbench.serving.deploy import compose_file, kubernetes_manifests, write_file
 
         repo = _repo(repository)
         folder = Path(out) if out else repo.root / "deploy"
+        name = ""
         if target == "docker":
             path = write_file(folder / "compose.yaml", compose_file())
         else:
             name = _model(repo, model)
             path = write_file(folder / f"{name}.yaml", kubernetes_manifests(repo, name))
         click.echo(f"wrote {path}")
+        if monitoring:
+            from workbench.serving.config import PROMETHEUS_PATH
+            from workbench.serving.monitoring import (
+                MonitoringOptions,
+                Target,
+                write_monitoring,
+            )
+
+            server = "tf-serving:8501" if target == "docker" else \
+                f"tf-serving-{name}:8501".lower().replace("_", "-")
+            paths = write_monitoring(
+                folder / "monitoring",
+                [Target("tf-serving", server, PROMETHEUS_PATH),
+                 Target("workbench", "workbench-exporter:9108")],
+                options=MonitoringOptions(latency_budget_ms=latency_budget_ms))
+            for p in paths.values():
+                click.echo(f"wrote {p}")

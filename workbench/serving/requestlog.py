@@ -22,11 +22,10 @@ records (``log_metadata`` with model, version, signature and time; ``predict_log
 
 from __future__ import annotations
 
-import contextlib
+import collections
 import functools
 import logging
 import os
-import queue
 import random
 import struct
 import threading
@@ -130,14 +129,19 @@ class RequestLogs:
 
     def __init__(self, metrics: Metrics | None = None, *, max_file_bytes: int = 64 << 20,
                  max_file_seconds: float = 3600.0, max_total_bytes: int = 1 << 30,
-                 queue_size: int = 10_000, flush_every: int = 256) -> None:
+                 queue_size: int = 10_000, flush_every: int = 256,
+                 drain_seconds: float = 0.1) -> None:
         self.metrics = metrics
         self.max_file_bytes = max_file_bytes
         self.max_file_seconds = max_file_seconds
         self.max_total_bytes = max_total_bytes
         self.flush_every = flush_every
         self._targets: dict[str, LogTarget] = {}
-        self._queue: queue.Queue[_Entry | None] = queue.Queue(maxsize=queue_size)
+        self.queue_size = queue_size
+        self.drain_seconds = drain_seconds
+        self._pending: collections.deque[_Entry] = collections.deque()
+        self._stop = threading.Event()
+        self._offered = self._flushed = 0
         self._files: dict[str, _File] = {}
         self._seq = 0
         self._thread: threading.Thread | None = None
@@ -150,6 +154,7 @@ class RequestLogs:
         with self._lock:
             self._targets = targets
             if targets and self._thread is None:
+                self._stop.clear()
                 self._thread = threading.Thread(target=self._run, name="request-log",
                                                 daemon=True)
                 self._thread.start()
@@ -166,25 +171,28 @@ class RequestLogs:
         if target is None or (target.sampling_rate < 1.0
                               and self._random.random() >= target.sampling_rate):
             return
-        try:
-            self._queue.put_nowait(_Entry(kind, model, version, signature, inputs, outputs, n,
-                                          time.time() if timestamp is None else timestamp))
-        except queue.Full:
+        if len(self._pending) >= self.queue_size:
             self._count(REQUEST_LOG_DROPPED, model)
+            return
+        # a deque append is atomic and wakes nobody: the writer drains in batches, so a
+        # request never hands the GIL to the writer thread
+        self._pending.append(_Entry(kind, model, version, signature, inputs, outputs, n,
+                                    time.time() if timestamp is None else timestamp))
+        self._offered += 1
 
     def close(self, timeout: float = 30.0) -> None:
+        """Write what is pending, close the files (and write their index)."""
         if self._thread is None:
             return
-        with contextlib.suppress(queue.Full):
-            self._queue.put(None, timeout=timeout)
+        self._stop.set()
         self._thread.join(timeout)
         self._thread = None
 
     def flush(self, timeout: float = 30.0) -> None:
-        """Wait until every offered record is written and visible to readers (for tests and
-        for ``close``)."""
+        """Wait until every offered record is written and flushed to its file."""
         deadline = time.monotonic() + timeout
-        while self._queue.unfinished_tasks and time.monotonic() < deadline:
+        target = self._offered
+        while self._flushed < target and time.monotonic() < deadline:
             time.sleep(0.01)
 
     # writer thread ----------------------------------------------------------------------------
@@ -194,24 +202,22 @@ class RequestLogs:
 
     def _run(self) -> None:
         while True:
-            try:
-                entry = self._queue.get(timeout=1.0)
-            except queue.Empty:
-                self._idle()
-                continue
-            try:
-                if entry is None:
-                    for model in list(self._files):
-                        self._close_file(model)
-                    return
-                self._write(entry)
-            except Exception:  # noqa: BLE001 - logging must never take the server down
-                log.exception("request log write failed")
-                self._count(REQUEST_LOG_DROPPED, entry.model if entry else "")
-            finally:
-                self._queue.task_done()
-            if self._queue.empty():
-                self._idle()
+            stopping = self._stop.wait(self.drain_seconds)
+            done = 0
+            while self._pending:
+                entry = self._pending.popleft()
+                try:
+                    self._write(entry)
+                except Exception:  # noqa: BLE001 - logging must never take the server down
+                    log.exception("request log write failed")
+                    self._count(REQUEST_LOG_DROPPED, entry.model)
+                done += 1
+            self._idle()
+            self._flushed += done
+            if stopping:
+                for model in list(self._files):
+                    self._close_file(model)
+                return
 
     def _idle(self) -> None:
         now = time.time()
