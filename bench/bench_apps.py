@@ -9,7 +9,7 @@ cold Voila start of the same notebook; the try page's answer after the click.
   home <= 1 s, every other app <= 2 s.
 * ``try_answer``: click on "Answer" → the answer is redrawn, median of 5. Target <= 300 ms.
 
-Project: ``$BENCH_APPS_PROJECT`` (a folder with finished runs, e.g. after ``make demo``), else a
+``$BENCH_APPS_ONLY=try,serving`` limits the apps measured. Project: ``$BENCH_APPS_PROJECT`` (a folder with finished runs, e.g. after ``make demo``), else a
 temporary project where the default pipeline runs with the tests' small parameters first.
 
 Run: ``.venv/bin/python -m bench.bench_apps``.
@@ -51,7 +51,7 @@ def _project() -> Path:
 def _visit(context, url: str, selector: str) -> float:
     page = context.new_page()
     t0 = time.perf_counter()
-    page.goto(url)
+    page.goto(url, wait_until="commit", timeout=180_000)  # Voila streams the page
     page.wait_for_selector(selector, timeout=120_000)
     took = time.perf_counter() - t0
     page.close()
@@ -89,7 +89,10 @@ def main() -> None:
         try:
             site.wait_ready()
             context = browser.new_context()
+            only = [a for a in os.environ.get("BENCH_APPS_ONLY", "").split(",") if a]
             for app, selector, target in APPS:
+                if only and app not in only:
+                    continue
                 notebook = f"{app}.ipynb"
                 times = []
                 for i in range(4):  # the first visit fills the browser cache, not counted
@@ -117,7 +120,7 @@ def main() -> None:
                                "(workbench app, no preheated kernel)",
                      target=f"<= {target:g} s", ok=preheated <= target)
             page = context.new_page()
-            page.goto(site.url("try"))
+            page.goto(site.url("try"), wait_until="commit", timeout=180_000)
             page.wait_for_selector(".wb-answer", timeout=120_000)
             times = []
             for i in range(6):
