@@ -157,3 +157,11 @@ def test_apply_preprocessing_from_constants() -> None:
 def test_json_safe() -> None:
     assert json_safe({"a": float("nan"), "b": [np.float32(1.5), np.inf], "c": np.int64(3)}) == \
         {"a": None, "b": [1.5, None], "c": 3}
+
+
+def test_class_ids_are_compared_only_where_the_tolerance_cannot_flip_them() -> None:
+    from workbench.export.checks import _clear_decisions
+
+    probs = np.array([[0.6, 0.4], [0.5 + 2e-6, 0.5 - 2e-6], [0.1, 0.9]])
+    assert _clear_decisions(probs, 0.4, 1e-5).tolist() == [False, True, True]
+    assert _clear_decisions(probs, None, 1e-5).tolist() == [True, False, True]

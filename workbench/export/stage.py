@@ -206,7 +206,8 @@ def _export(step: Step, loader: LoaderCheck, params: ExportParams, t0: float
         if params.signing_key:
             sign_manifest(tmp, params.signing_key)
         checks = run_export_checks(tmp, info, arrays, reference, spec,
-                                   tolerance=params.tolerance, loader=loader)
+                                   tolerance=params.tolerance, loader=loader,
+                                   threshold=threshold)
         try:
             with tempfile.TemporaryDirectory(prefix="wb-key-") as keys:
                 integrity = verify_export(tmp, params.public_key
