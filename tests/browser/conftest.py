@@ -11,7 +11,6 @@ page; JavaScript errors raised later, while the test clicks and types, fail it a
 from __future__ import annotations
 
 import re
-import shutil
 import socket
 import subprocess
 import time
@@ -24,10 +23,6 @@ from workbench.apps import app_command
 
 from ..conftest import ARTIFACTS
 
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run",
-                  "--disable-quic"]
-
 pytestmark = pytest.mark.browser
 
 
@@ -35,20 +30,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(chromium).exists():
-        pytest.fail("Debian chromium is not installed; `make test` installs it "
-                    "(apt-get install chromium chromium-driver)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_FLAGS)
-        yield b
-        b.close()
 
 
 class VoilaApp:

@@ -43,6 +43,9 @@ def test_tampered_export_fails_verify_and_the_pipeline(finished, tmp_path: Path)
     root, run_id = finished
     copy = tmp_path / "project"
     shutil.copytree(root, copy)  # real copies: cached steps share inodes between runs
+    for other in (copy / "runs").iterdir():  # the tampered run is the one 05 must take 04 from
+        if other.is_dir() and other.name != run_id:
+            shutil.rmtree(other)
     model_dir = copy / "runs" / run_id / "04_export" / "saved_model"
     data = next((model_dir / "variables").glob("variables.data-*"))
     blob = bytearray(data.read_bytes())

@@ -9,14 +9,11 @@ import pytest
 
 from ..conftest import ARTIFACTS
 
-CHROMIUM = "/usr/bin/chromium"
-
 
 @pytest.mark.slow
 @pytest.mark.browser
-def test_report_opens_offline_with_every_figure(two_runs, tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
+def test_report_opens_offline_with_every_figure(two_runs, tmp_path: Path, browser) -> None:
+    """In the session's one browser (a second sync Playwright in the process cannot start)."""
     out = tmp_path / "report.html"
     result = two_runs.workbench("report", two_runs.b, "--out", str(out), "--pdf")
     assert result.code == 0, result.text
@@ -24,9 +21,9 @@ def test_report_opens_offline_with_every_figure(two_runs, tmp_path: Path) -> Non
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", text), "a web resource"
     assert "<script" not in text and "@import" not in text and "@font-face" not in text
     blocked: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1200, "height": 900})
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    try:
+        page = context.new_page()
 
         def route(r):  # noqa: ANN001, ANN202
             if r.request.url.startswith("file:"):
@@ -47,7 +44,8 @@ def test_report_opens_offline_with_every_figure(two_runs, tmp_path: Path) -> Non
         assert code.is_visible()
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=False)
-        browser.close()
+    finally:
+        context.close()
     assert blocked == []
     pdf = out.with_suffix(".pdf").read_bytes()
     assert pdf.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page\b", pdf)) >= 1
