@@ -56,6 +56,18 @@ class AppCommand:
     url: str
 
 
+def voila_env(project: Project) -> dict[str, str]:
+    """The environment a Voila process of the workbench runs in: the workbench template on
+    the Jupyter path, the project folder, unbuffered output, and no run chosen yet."""
+    env = dict(os.environ)
+    env["JUPYTER_PATH"] = os.pathsep.join(
+        p for p in (str(_templates_root()), env.get("JUPYTER_PATH", "")) if p)
+    env["WORKBENCH_HOME"] = str(project.root)
+    env["PYTHONUNBUFFERED"] = "1"
+    env.pop(RUN_ENV, None)
+    return env
+
+
 def app_command(ref: str, *, run: str | None = None, port: int = 8866,
                 project: Project | None = None) -> AppCommand:
     project = project or Project.find()
@@ -63,15 +75,9 @@ def app_command(ref: str, *, run: str | None = None, port: int = 8866,
     if run:
         run = project.store().open(run).id  # fail now, with the list of runs, not in the page
     templates = _templates_root()
-    env = dict(os.environ)
-    env["JUPYTER_PATH"] = os.pathsep.join(
-        p for p in (str(templates), env.get("JUPYTER_PATH", "")) if p)
-    env["WORKBENCH_HOME"] = str(project.root)
-    env["PYTHONUNBUFFERED"] = "1"
+    env = voila_env(project)
     if run:
         env[RUN_ENV] = run
-    else:
-        env.pop(RUN_ENV, None)
     argv = [
         sys.executable, "-m", "voila", str(notebook),
         "--no-browser",

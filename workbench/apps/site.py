@@ -25,7 +25,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from workbench.apps.hook import RUN_ENV
 from workbench.errors import ConfigError
 from workbench.project import Project
 
@@ -111,7 +110,7 @@ def site_command(*, port: int = 8866, host: str = "127.0.0.1", token: str | None
                  project: Project | None = None, pool_size: int = 1) -> SiteCommand:
     """The Voila command line of the site. ``host`` other than 127.0.0.1 needs a token (given,
     from $WORKBENCH_APPS_TOKEN, or generated)."""
-    from workbench.apps import _templates_root
+    from workbench.apps import voila_env
 
     project = project or Project.find()
     if pool_size < 0:
@@ -125,14 +124,8 @@ def site_command(*, port: int = 8866, host: str = "127.0.0.1", token: str | None
         raise ConfigError("the apps token is shorter than 16 characters",
                           hint=f"use a long random token (or leave --token out and "
                                f"${TOKEN_ENV} unset: one is generated)")
-    templates = _templates_root()
-    env = dict(os.environ)
-    env["JUPYTER_PATH"] = os.pathsep.join(
-        p for p in (str(templates), env.get("JUPYTER_PATH", "")) if p)
-    env["WORKBENCH_HOME"] = str(project.root)
-    env["PYTHONUNBUFFERED"] = "1"
+    env = voila_env(project)
     env["WORKBENCH_SITE"] = "1"
-    env.pop(RUN_ENV, None)
     argv = [
         sys.executable, "-m", "voila", str(apps_root()),
         "--no-browser",
