@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from tests.train.helpers import evaluate_step, make_project, train_step
+from tests.train.helpers import evaluate_step, make_project, table_run, train_step
 from workbench.export.contract import MISSING_INT64, ModelInfo, feature_arrays, predict_keras
 from workbench.runs.step import Step
 from workbench.runs.store import Run, RunStore
@@ -58,21 +58,8 @@ def bank_table(n: int, seed: int) -> pa.Table:
 
 def data_run(store: RunStore, train: pa.Table, evals: pa.Table) -> Run:
     """Stage 01's artifacts as the contract says it writes them, roles included."""
-    from workbench.data.schema import infer_schema
-    from workbench.data.stats import compute_statistics
-
-    run = store.create(state="interactive")
-    step = Step(run, DATA, "compute")
-    step.save("train", train, rows=train.num_rows)
-    step.save("eval", evals, rows=evals.num_rows)
-    step.save("data_card", {"name": "bank", "label": "is_fraud", "task": "binary", "key": None,
-                            "roles": ROLES,
-                            "splits": {"train": train.num_rows, "eval": evals.num_rows}})
-    stats = compute_statistics(train)
-    step.save("stats_train", stats, kind="proto")
-    step.save("schema", infer_schema(stats), kind="pbtxt")
-    run.update_step(DATA, state="succeeded")
-    return run
+    return table_run(store, train, evals, label="is_fraud", task="binary", name="bank",
+                     roles=ROLES)
 
 
 def auc(y: np.ndarray, p: np.ndarray) -> float:

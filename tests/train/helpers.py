@@ -37,16 +37,17 @@ def data_run(store: RunStore, dataset: str = "fraud", *, rows: int = 3000,
 
 
 def table_run(store: RunStore, train: pa.Table, evals: pa.Table, *, label: str, task: str,
-              key: str | None = None) -> Run:
-    """A run whose stage-01 artifacts come from the given tables (for bad-input tests)."""
+              key: str | None = None, **card: Any) -> Run:
+    """A run whose stage-01 artifacts come from the given tables (for bad-input tests);
+    ``card`` adds fields to the data card (e.g. ``roles``)."""
     from workbench.data.schema import infer_schema
     from workbench.data.stats import compute_statistics
 
     run = store.create(state="interactive")
     step = Step(run, DATA, "compute")
-    step.save("train", train)
-    step.save("eval", evals)
-    step.save("data_card", {"label": label, "task": task, "key": key,
+    step.save("train", train, rows=train.num_rows)
+    step.save("eval", evals, rows=evals.num_rows)
+    step.save("data_card", {**card, "label": label, "task": task, "key": key,
                             "splits": {"train": train.num_rows, "eval": evals.num_rows}})
     stats = compute_statistics(train)
     step.save("stats_train", stats, kind="proto")

@@ -91,12 +91,17 @@ def app_command(ref: str, *, run: str | None = None, port: int = 8866,
     return AppCommand(argv, env, f"http://127.0.0.1:{port}/")
 
 
-def serve(ref: str, *, run: str | None = None, port: int = 8866) -> int:
-    """Run the app in the foreground until interrupted; returns Voila's exit status."""
-    cmd = app_command(ref, run=run, port=port)
-    proc = subprocess.Popen(cmd.argv, env=cmd.env)
+def run_foreground(argv: list[str], env: dict[str, str]) -> int:
+    """Run a Voila process until it ends or is interrupted; returns its exit status."""
+    proc = subprocess.Popen(argv, env=env)
     try:
         return proc.wait()
     except KeyboardInterrupt:
         proc.terminate()
         return proc.wait()
+
+
+def serve(ref: str, *, run: str | None = None, port: int = 8866) -> int:
+    """Run the app in the foreground until interrupted; returns Voila's exit status."""
+    cmd = app_command(ref, run=run, port=port)
+    return run_foreground(cmd.argv, cmd.env)

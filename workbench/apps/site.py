@@ -152,14 +152,9 @@ def site_command(*, port: int = 8866, host: str = "127.0.0.1", token: str | None
 
 
 def serve_site(cmd: SiteCommand) -> int:
-    import subprocess
+    from workbench.apps import run_foreground
 
-    proc = subprocess.Popen(cmd.argv, env=cmd.env)
-    try:
-        return proc.wait()
-    except KeyboardInterrupt:
-        proc.terminate()
-        return proc.wait()
+    return run_foreground(cmd.argv, cmd.env)
 
 
 def nav_template() -> str:
