@@ -299,3 +299,33 @@ def test_the_direct_encoding_is_the_protobuf_message():
     entry = _Entry("predict", MODEL, 7, "serving_default", cols, outputs, 3, 1_750_000_000.5)
     fast = prediction_log_pb2.PredictionLog.FromString(encode_predict_log(entry, 0.5))
     assert fast == prediction_log(entry, 0.5)
+
+
+def test_the_record_bytes_stay_what_the_server_wrote_before():
+    """The per-shape encoder writes the very bytes of the earlier per-field encoder (digests
+    taken from it): numeric and string tensors, [n] and [n, 1], long keys and strings (2-byte
+    lengths), an empty tensor, a dtype written through tensor_proto (uint8)."""
+    import hashlib
+
+    from workbench.serving.requestlog import _Entry, encode_predict_log
+
+    cols = columns(rows(3, seed=2))
+    cols["x1"] = cols["x1"].reshape(3, 1)
+    out = {"probabilities": np.full((3, 1), 0.3, dtype=np.float32),
+           "class_ids": np.zeros((3, 1), dtype=np.int64)}
+    big = {"s": np.array([b"x" * 300, "ü".encode()], dtype=object),
+           "d": np.arange(200, dtype=np.float64).reshape(2, 100),
+           "i": np.array([1, 2], np.int32), "b": np.array([True, False]),
+           "e": np.zeros((0,), np.float32)}
+    entries = [
+        _Entry("predict", MODEL, 7, "serving_default", cols, out, 3, 1_750_000_000.5),
+        _Entry("predict", MODEL, 1, "serving_default", columns(rows(1, seed=4)),
+               {"probabilities": np.array([[0.1, 0.9]], np.float32)}, 1, 1_750_000_123.0),
+        _Entry("predict", "m" * 200, 300, "sig", big,
+               {"o": np.arange(2, dtype=np.int64), "u": np.array([1, 2], np.uint8)}, 2, 1_000),
+    ]
+    assert [hashlib.sha256(encode_predict_log(e, 0.25)).hexdigest() for e in entries] == [
+        "3ea3a91a81d3f50fc5cfc216bab16fc58719d5b6e0f2a0a5594ded6b2fec2049",
+        "5ce26478aeadd277b71ee8d10099c0784fc9198cecf59d2e24f28718eb15ee63",
+        "eff6b2e38ff793eefb16671ff2fa4b58d5732cd00aa684d4d64b801726427315",
+    ]

@@ -204,14 +204,18 @@ class RequestLogs:
         while True:
             stopping = self._stop.wait(self.drain_seconds)
             done = 0
+            written: collections.Counter[str] = collections.Counter()
             while self._pending:
                 entry = self._pending.popleft()
                 try:
-                    self._write(entry)
+                    if self._write(entry):
+                        written[entry.model] += 1
                 except Exception:  # noqa: BLE001 - logging must never take the server down
                     log.exception("request log write failed")
                     self._count(REQUEST_LOG_DROPPED, entry.model)
                 done += 1
+            for model, n in written.items():  # one metrics update per drain, not per record
+                self._count(REQUEST_LOG_RECORDS, model, n)
             self._idle()
             self._flushed += done
             if stopping:
@@ -237,10 +241,11 @@ class RequestLogs:
         path = Path(f"{target.prefix}-{stamp}-{os.getpid()}-{self._seq:05d}{SUFFIX}")
         return _File(path, tf.io.TFRecordWriter(str(path)), time.time(), model=target.model)
 
-    def _write(self, e: _Entry) -> None:
+    def _write(self, e: _Entry) -> bool:
+        """Write one record; False when its model no longer logs."""
         target = self._targets.get(e.model)
         if target is None:  # logging turned off since the request was offered
-            return
+            return False
         f = self._files.get(e.model)
         if f is None:
             f = self._files[e.model] = self._open(target)
@@ -251,13 +256,13 @@ class RequestLogs:
         f.records += 1
         f.unflushed += 1
         _append_rows(f, e)
-        self._count(REQUEST_LOG_RECORDS, e.model)
         if f.unflushed >= self.flush_every:
             f.writer.flush()
             f.unflushed = 0
         if f.bytes >= self.max_file_bytes or time.time() - f.opened >= self.max_file_seconds:
             self._close_file(e.model)
             self._enforce_budget(target)
+        return True
 
     def _close_file(self, model: str) -> None:
         f = self._files.pop(model)
@@ -360,9 +365,12 @@ def prediction_log(e: _Entry, sampling_rate: float = 1.0) -> Any:
 
 # -- a PredictionLog of a predict request, encoded directly ---------------------------------
 # Building the message through the protobuf API costs about 0.5 ms per request here, which the
-# writer thread would take from the serving threads (it holds the GIL); writing the wire format
-# of this one shape directly costs a few microseconds. A test parses the bytes with the
-# protobuf classes and compares them with prediction_log().
+# writer thread would take from the serving threads (it holds the GIL). The wire format of this
+# one shape is written directly instead, and what only depends on a tensor's name, dtype and
+# shape (tags, lengths, the TensorProto head: everything of a numeric tensor but its bytes) is
+# computed once per shape: a record costs the writer a few microseconds, so logging every
+# request takes little from the event loop. A test parses the bytes with the protobuf classes
+# and compares them with prediction_log(); another pins the bytes themselves.
 
 _SMALL = [bytes((i,)) for i in range(128)]
 
@@ -394,19 +402,46 @@ def _tensor_head(dtype: np.dtype, shape: tuple[int, ...]) -> bytes | None:
     return None if code is None else b"\x08" + _varint(code) + _len_field(2, dims)
 
 
-@functools.lru_cache(maxsize=1024)
-def _key_field(key: str) -> bytes:
-    return _len_field(1, key.encode())
+def _map_entry(number: int, key: str, tensor: bytes) -> bytes:
+    """One ``map<string, TensorProto>`` entry (field ``number``) holding ``tensor``."""
+    return _len_field(number, _len_field(1, key.encode()) + _len_field(2, tensor))
+
+
+@functools.lru_cache(maxsize=4096)
+def _numeric_prefix(number: int, key: str, dtype: np.dtype, shape: tuple[int, ...]
+                    ) -> bytes | None:
+    """A numeric tensor's map entry up to its ``tensor_content`` bytes, which end it: the
+    entry is this prefix + ``arr.tobytes()`` (None: strings or a dtype written the slow way)."""
+    head = _tensor_head(dtype, shape)
+    if head is None or dtype.kind == "O":
+        return None
+    size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    marker = b"\x00" * size
+    entry = _map_entry(number, key, head + _len_field(4, marker))
+    return entry[:len(entry) - size]
+
+
+_STRING_TAG = _SMALL[8 << 3 | 2]
+
+
+def _string_tensor(arr: np.ndarray) -> bytes:
+    head = _tensor_head(arr.dtype, arr.shape)
+    parts = [head]
+    for v in arr.reshape(-1).tolist():
+        b = v if isinstance(v, bytes) else str(v).encode()
+        parts.append(_STRING_TAG)
+        parts.append(_varint(len(b)) if len(b) >= 128 else _SMALL[len(b)])
+        parts.append(b)
+    return b"".join(parts)
 
 
 def _tensor(arr: np.ndarray) -> bytes:
     arr = np.asarray(arr)
+    if arr.dtype == object:
+        return _string_tensor(arr)
     head = _tensor_head(arr.dtype, arr.shape)
     if head is None:
         return _tensor_slow(arr)
-    if arr.dtype == object:
-        return head + b"".join(_len_field(8, v if isinstance(v, bytes) else str(v).encode())
-                               for v in arr.reshape(-1))
     return head + _len_field(4, arr.tobytes())
 
 
@@ -416,25 +451,40 @@ def _tensor_slow(arr: np.ndarray) -> bytes:
     return tensor_proto(arr).SerializeToString()
 
 
+@functools.lru_cache(maxsize=256)
 def _spec(model: str, version: int, signature: str) -> bytes:
     return (_len_field(1, model.encode()) + _len_field(2, b"\x08" + _varint(version))
             + _len_field(3, signature.encode()))
 
 
-def _tensor_map(number: int, arrays: dict[str, np.ndarray]) -> bytes:
-    return b"".join(_len_field(number, _len_field(1, k.encode()) + _len_field(2, _tensor(v)))
-                    for k, v in arrays.items())
+def _tensor_map(number: int, arrays: dict[str, np.ndarray]) -> list[bytes]:
+    parts: list[bytes] = []
+    for k, v in arrays.items():
+        if type(v) is not np.ndarray:
+            v = np.asarray(v)
+        prefix = _numeric_prefix(number, k, v.dtype, v.shape)
+        if prefix is not None:
+            parts.append(prefix)
+            parts.append(v.tobytes())
+        else:
+            parts.append(_map_entry(number, k, _tensor(v)))
+    return parts
+
+
+@functools.lru_cache(maxsize=64)
+def _meta(spec: bytes, sampling_rate: float, seconds: int) -> bytes:
+    return _len_field(1, _len_field(1, spec)
+                      + _len_field(2, b"\x09" + struct.pack("<d", sampling_rate))
+                      + _len_field(3, b"serve") + b"\x20" + _varint(seconds))
 
 
 def encode_predict_log(e: _Entry, sampling_rate: float = 1.0) -> bytes:
     """The serialized ``PredictionLog`` of an answered predict request."""
     spec = _spec(e.model, e.version, e.signature)
-    meta = (_len_field(1, spec) + _len_field(2, b"\x09" + struct.pack("<d", sampling_rate))
-            + _len_field(3, b"serve") + b"\x20" + _varint(int(e.timestamp)))
-    request = _len_field(1, spec) + _tensor_map(2, e.inputs)
-    response = _tensor_map(1, e.outputs) + _len_field(2, spec)
-    return _len_field(1, meta) + _len_field(6, _len_field(1, request)
-                                            + _len_field(2, response))
+    request = _len_field(1, spec) + b"".join(_tensor_map(2, e.inputs))
+    response = b"".join(_tensor_map(1, e.outputs)) + _len_field(2, spec)
+    return (_meta(spec, sampling_rate, int(e.timestamp))
+            + _len_field(6, _len_field(1, request) + _len_field(2, response)))
 
 
 def _rows_of(arr: np.ndarray, n: int) -> list[Any] | np.ndarray | None:
@@ -468,6 +518,10 @@ def _index_table(f: _File, model: str) -> pa.Table:
         names.update(dict.fromkeys(inputs))
     cols: dict[str, pa.Array] = {}
     for name in names:
+        flat = _flat_column(f.batches, name, f.rows)
+        if flat is not None:
+            cols[name] = flat
+            continue
         parts: list[Any] = []
         for inputs, n, *_ in f.batches:
             rows = _rows_of(inputs[name], n) if name in inputs else None
@@ -480,6 +534,29 @@ def _index_table(f: _File, model: str) -> pa.Table:
                                                       dtype=object), counts))
     cols["__timestamp"] = pa.array(np.repeat(np.array([b[4] for b in f.batches]), counts))
     return pa.table(cols)
+
+
+def _flat_column(batches: list[tuple[Any, ...]], name: str, rows: int) -> pa.Array | None:
+    """The common case in one concatenation: every request has the input as one value per
+    instance (shape ``[n]`` or ``[n, 1]``) of one dtype. None: the general path decides."""
+    arrays = []
+    for inputs, n, *_ in batches:
+        a = inputs.get(name)
+        if type(a) is not np.ndarray or a.shape not in ((n,), (n, 1)):
+            return None
+        arrays.append(a)
+    if len({a.dtype for a in arrays}) != 1:
+        return None
+    flat = np.concatenate([a.reshape(-1) for a in arrays])
+    if flat.dtype != object:
+        return pa.array(flat)
+    values = flat.tolist()
+    if not all(type(v) is bytes for v in values):
+        return None
+    try:
+        return pa.array(values, type=pa.binary()).cast(pa.string())
+    except pa.ArrowInvalid:  # not UTF-8: decoded with replacement characters below
+        return None
 
 
 def _concat(parts: list[Any], rows: int) -> pa.Array:
