@@ -15,9 +15,12 @@ records (``log_metadata`` with model, version, signature and time; ``predict_log
   more than its disk budget.
 * When a file is closed, the writer also writes ``<file>.parquet`` beside it: the logged inputs
   one row per instance, the same values as the records. It is an index for
-  :func:`read_request_logs` (decoding a million ``PredictionLog`` protos in Python takes about
-  17 s here; the Parquet file takes well under one), never the source: a file without its
-  index — the file still being written, a file TF Serving wrote — is decoded from the records.
+  :func:`~workbench.data.predictionlog.read_request_logs`, never the source: a file without
+  its index — the file still being written, a file TF Serving wrote — is decoded from the
+  records.
+
+Reading the logs back is :mod:`workbench.data.predictionlog` (shared by ``workbench monitor``
+and stage 01); its names are re-exported here.
 """
 
 from __future__ import annotations
@@ -30,7 +33,6 @@ import random
 import struct
 import threading
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,7 +40,15 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from workbench.errors import ConfigError, DataError
+from workbench.data.predictionlog import (
+    SUFFIX,
+    RequestLog,
+    log_files,
+    read_request_logs,
+)
+from workbench.data.predictionlog import index_path as _index_path
+from workbench.data.predictionlog import rows_of as _rows_of
+from workbench.errors import ConfigError
 from workbench.serving.metrics import REQUEST_LOG_DROPPED, REQUEST_LOG_RECORDS, Metrics
 
 __all__ = ["LogTarget", "RequestLog", "RequestLogs", "logging_config", "read_request_logs",
@@ -47,8 +57,6 @@ __all__ = ["LogTarget", "RequestLog", "RequestLogs", "logging_config", "read_req
 log = logging.getLogger(__name__)
 
 TYPE = "tfrecord"
-SUFFIX = ".tfrecord"
-INDEX_SUFFIX = ".parquet"
 META_COLUMNS = ("__model", "__version", "__signature", "__timestamp")
 
 
@@ -295,10 +303,6 @@ def _size(p: Path) -> int:
         return 0
 
 
-def _index_path(p: Path) -> Path:
-    return p.with_name(p.name + INDEX_SUFFIX)
-
-
 def prediction_log(e: _Entry, sampling_rate: float = 1.0) -> Any:
     """The ``PredictionLog`` of one answered request."""
     from tensorflow_serving.apis import (
@@ -487,21 +491,6 @@ def encode_predict_log(e: _Entry, sampling_rate: float = 1.0) -> bytes:
             + _len_field(6, _len_field(1, request) + _len_field(2, response)))
 
 
-def _rows_of(arr: np.ndarray, n: int) -> list[Any] | np.ndarray | None:
-    """One value (or list) per instance, or None when the array is not batched by ``n``."""
-    arr = np.asarray(arr)
-    if arr.ndim == 0 or arr.shape[0] != n:
-        return None
-    if arr.ndim == 2 and arr.shape[1] == 1:
-        arr = arr[:, 0]
-    if arr.dtype == object:
-        flat = [v.decode("utf-8", "replace") if isinstance(v, bytes) else v
-                for v in arr.reshape(-1)]
-        return (flat if arr.ndim == 1 else
-                [flat[i * (len(flat) // n):(i + 1) * (len(flat) // n)] for i in range(n)])
-    return arr if arr.ndim == 1 else [list(r) for r in arr.reshape(n, -1)]
-
-
 def _append_rows(f: _File, e: _Entry) -> None:
     """Keep the request's input arrays for the index (turned into columns when the file
     closes: per request only a list append)."""
@@ -578,223 +567,3 @@ def _write_index(f: _File) -> None:
     tmp = _index_path(f.path).with_suffix(".tmp")
     pq.write_table(table, tmp)
     os.replace(tmp, _index_path(f.path))
-
-
-# -- reading -----------------------------------------------------------------------------------
-
-@dataclass
-class RequestLog:
-    """The logged instances of a period: a table of the inputs (one row per instance) and
-    what the reader had to say about the files."""
-
-    table: pa.Table
-    files: list[Path]
-    records: int
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def rows(self) -> int:
-        return self.table.num_rows
-
-    def features(self) -> pa.Table:
-        return self.table.drop_columns([c for c in self.table.column_names
-                                        if c.startswith("__")])
-
-
-def log_files(prefix_or_folder: str | os.PathLike[str]) -> list[Path]:
-    """The TFRecord log files of a prefix (``…/requests/fraud``) or of a folder."""
-    p = Path(prefix_or_folder)
-    if p.is_dir():
-        return sorted(q for q in p.rglob(f"*{SUFFIX}") if q.is_file())
-    return sorted(q for q in p.parent.glob(f"{p.name}-*{SUFFIX}") if q.is_file())
-
-
-def _records(path: Path) -> tuple[list[bytes], str | None]:
-    """The records of a TFRecord file (length framing checked), and a note when its last
-    record is cut short (a file still being written or a crash)."""
-    data = path.read_bytes()
-    out: list[bytes] = []
-    pos, size = 0, len(data)
-    while pos < size:
-        if pos + 12 > size:
-            return out, f"{path.name}: the last record is cut short after {len(out)} records "\
-                        "(file still being written, or the writer was killed); skipped it"
-        (length,) = struct.unpack_from("<Q", data, pos)
-        end = pos + 12 + length + 4
-        if end > size:
-            return out, f"{path.name}: the last record is cut short after {len(out)} records "\
-                        "(file still being written, or the writer was killed); skipped it"
-        out.append(data[pos + 12:pos + 12 + length])
-        pos = end
-    return out, None
-
-
-def _ndarray(tp: Any) -> np.ndarray:
-    from tensorflow.core.framework import types_pb2
-
-    shape = [d.size for d in tp.tensor_shape.dim]
-    if tp.dtype == types_pb2.DT_STRING:
-        flat: np.ndarray = np.array([v.decode("utf-8", "replace") for v in tp.string_val],
-                                    dtype=object)
-    else:
-        np_type = {types_pb2.DT_FLOAT: np.float32, types_pb2.DT_DOUBLE: np.float64,
-                   types_pb2.DT_INT64: np.int64, types_pb2.DT_INT32: np.int32,
-                   types_pb2.DT_BOOL: np.bool_}.get(tp.dtype)
-        if np_type is None:
-            raise ValueError(f"dtype {tp.dtype} is not read from request logs")
-        if tp.tensor_content:
-            flat = np.frombuffer(tp.tensor_content, dtype=np_type)
-        else:
-            field_name = {np.float32: "float_val", np.float64: "double_val",
-                          np.int64: "int64_val", np.int32: "int_val",
-                          np.bool_: "bool_val"}[np_type]
-            flat = np.array(getattr(tp, field_name), dtype=np_type)
-    count = int(np.prod(shape)) if shape else 1
-    if len(flat) == 1 and count > 1:  # TF Serving's one-value broadcast
-        flat = np.repeat(flat, count)
-    return flat.reshape(shape) if shape else flat.reshape(())
-
-
-def _decode_file(path: Path, model: str | None, since: float | None,
-                 notes: list[str]) -> tuple[dict[str, list[Any]], int, int]:
-    """The columns of a file's records (of ``model``, since ``since``), the number of those
-    records, and of the records of other models."""
-    from tensorflow.core.example import example_pb2  # noqa: F401 - registers Example
-    from tensorflow_serving.apis import prediction_log_pb2
-
-    records, note = _records(path)
-    if note:
-        notes.append(note)
-    cols: dict[str, list[Any]] = {}
-    rows = other = kept = 0
-    for i, raw in enumerate(records):
-        try:
-            entry = prediction_log_pb2.PredictionLog.FromString(raw)
-        except Exception:  # noqa: BLE001 - DecodeError; named below
-            notes.append(f"{path.name}: record {i} is not a PredictionLog; skipped it")
-            continue
-        spec = entry.log_metadata.model_spec
-        if model and spec.name and spec.name != model:
-            other += 1  # counted in records: the instances are not decoded
-            continue
-        if since is not None and entry.log_metadata.timestamp_secs < since:
-            continue
-        which = entry.WhichOneof("log_type")
-        if which == "predict_log":
-            inputs = {k: _ndarray(v) for k, v in entry.predict_log.request.inputs.items()}
-            sizes = {a.shape[0] for a in inputs.values() if a.ndim}
-            n = sizes.pop() if len(sizes) == 1 else 1
-            values = {k: _rows_of(a, n) for k, a in inputs.items()}
-        elif which in ("classify_log", "regress_log"):
-            examples = getattr(entry, which).request.input.example_list.examples
-            n = len(examples)
-            values = _example_columns(examples)
-        else:
-            continue
-        kept += 1
-        for k, v in values.items():
-            if v is None:
-                continue
-            col = cols.setdefault(k, [])
-            if len(col) < rows:
-                col.extend([None] * (rows - len(col)))
-            col.extend(list(v))
-        for k, v in (("__model", spec.name), ("__version", spec.version.value),
-                     ("__signature", spec.signature_name),
-                     ("__timestamp", entry.log_metadata.timestamp_secs)):
-            cols.setdefault(k, []).extend([v] * n)
-        rows += n
-    for col in cols.values():
-        if len(col) < rows:
-            col.extend([None] * (rows - len(col)))
-    return cols, kept, other
-
-
-def _example_columns(examples: Iterable[Any]) -> dict[str, list[Any]]:
-    rows = list(examples)
-    out: dict[str, list[Any]] = {}
-    for i, ex in enumerate(rows):
-        for k, feat in ex.features.feature.items():
-            kind = feat.WhichOneof("kind")
-            vals = list(getattr(feat, kind).value) if kind else []
-            if kind == "bytes_list":
-                vals = [v.decode("utf-8", "replace") for v in vals]
-            col = out.setdefault(k, [None] * len(rows))
-            col[i] = vals[0] if len(vals) == 1 else (vals or None)
-    return out
-
-
-def _from_index(path: Path, model: str | None, since: float | None
-                ) -> tuple[pa.Table, int, int] | None:
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
-    index = _index_path(path)
-    if not index.is_file():
-        return None
-    try:
-        meta = pq.read_schema(index).metadata or {}
-        if int(meta.get(b"tfrecord_bytes", b"-1")) != _size(path):
-            return None
-        table = pq.read_table(index)
-    except (OSError, ValueError, pa.ArrowInvalid):
-        return None
-    records = int(meta.get(b"records", b"0"))
-    other = 0
-    if model:
-        keep = table.filter(pc.equal(table["__model"], model))
-        other, table = table.num_rows - keep.num_rows, keep
-    if since is not None:
-        table = table.filter(pc.greater_equal(table["__timestamp"], int(since)))
-    return table, records, other
-
-
-def read_request_logs(where: str | os.PathLike[str], *, model: str | None = None,
-                      since: float | None = None, until: float | None = None) -> RequestLog:
-    """The logged instances under ``where`` (a ``filename_prefix`` or a folder), of ``model``
-    when given, logged at or after ``since`` (Unix seconds) and before ``until``."""
-    files = log_files(where)
-    notes: list[str] = []
-    if until is not None or since is not None:
-        files = [p for p in files if _in_period(p, since, until)]
-    if not files:
-        raise DataError(f"no request log files under {where}"
-                        + (" for the period asked" if since or until else ""),
-                        hint="turn logging on with logging_config in models.config "
-                             "(workbench monitor enable), send traffic, then look again",
-                        file=str(where))
-    tables: list[pa.Table] = []
-    records = other = 0
-    for p in files:
-        got = _from_index(p, model, since)
-        if got is not None:
-            table, n, o = got
-        else:
-            cols, n, o = _decode_file(p, model, since, notes)
-            table = pa.table({k: pa.array(v) for k, v in cols.items()}) if cols else None
-        records += n
-        other += o
-        if table is not None and table.num_rows:
-            tables.append(table)
-    if other:
-        notes.append(f"{other:,} logged requests or instances of models other than "
-                     f"'{model}' were left out")
-    if not tables:
-        raise DataError(f"the request logs under {where} hold no requests"
-                        + (f" of model '{model}'" if model else "")
-                        + (" in the period asked" if since or until else ""),
-                        hint="check --model and --since, and that the model logs requests",
-                        file=str(where))
-    table = pa.concat_tables(tables, promote_options="permissive")
-    if until is not None:
-        import pyarrow.compute as pc
-
-        table = table.filter(pc.less(table["__timestamp"], int(until)))
-    return RequestLog(table, files, records, notes)
-
-
-def _in_period(path: Path, since: float | None, until: float | None) -> bool:
-    """Whether a file may hold records logged at or after ``since``: not when it was last
-    written before then (records carry their time; a replay may log times before the file's
-    name, so the name does not bound ``until``)."""
-    return not (since is not None and path.stat().st_mtime < since)
