@@ -1,4 +1,6 @@
-"""Runs overview: every run with its state; click one to see its steps, gates and metrics."""
+"""Runs overview: every run with its state; click one to see its steps, gates and metrics, and
+pick a second run to see what changed between the two (:func:`workbench.review.html.diff_html`:
+the summary in order of importance, then each step's notebook diff)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from typing import Any
 
 import traitlets
 
+from workbench.errors import WorkbenchError
 from workbench.project import Project
 from workbench.runs.report import run_details, runs_overview
 from workbench.runs.store import RunStore
@@ -20,8 +23,15 @@ class RunsView(WorkbenchWidget):
     runs = traitlets.List().tag(sync=True)
     selected = traitlets.Unicode("").tag(sync=True)
     details = traitlets.Dict().tag(sync=True)
+    #: the run to compare the selected one with ("" : none); the diff goes from it to selected
+    compare = traitlets.Unicode("").tag(sync=True)
+    #: the diff of ``compare`` → ``selected`` as HTML (escaped, from the core)
+    diff_html = traitlets.Unicode("").tag(sync=True)
+    #: "" (no diff asked), "computing", "done" or "error"
+    diff_state = traitlets.Unicode("").tag(sync=True)
 
-    def __init__(self, store: RunStore, *, selected: str = "", **kwargs: Any) -> None:
+    def __init__(self, store: RunStore, *, selected: str = "", compare: str = "",
+                 **kwargs: Any) -> None:
         self._store = store
         rows = runs_overview(store)
         first = selected or (rows[0]["run_id"] if rows else "")
@@ -29,14 +39,40 @@ class RunsView(WorkbenchWidget):
             first = Path(first).name
         super().__init__(runs=rows, **kwargs)
         self.selected = first
+        self.compare = Path(compare).name if compare else ""
 
     @classmethod
-    def for_project(cls, project: Project | None = None, *, selected: str = "") -> RunsView:
-        return cls((project or Project.find()).store(), selected=selected)
+    def for_project(cls, project: Project | None = None, *, selected: str = "",
+                    compare: str = "") -> RunsView:
+        return cls((project or Project.find()).store(), selected=selected, compare=compare)
 
     @traitlets.observe("selected")
     def _load_details(self, change: dict[str, Any]) -> None:
         self.details = run_details(self._store.open(change["new"])) if change["new"] else {}
+        self._diff()
+
+    @traitlets.observe("compare")
+    def _compare(self, change: dict[str, Any]) -> None:
+        self._diff()
+
+    def _diff(self) -> None:
+        """The diff from ``compare`` to ``selected`` (nothing when either is unset or both are
+        one run); a run that cannot be read gives the reason instead."""
+        from workbench.review.html import diff_html
+
+        other, run = self.compare, self.selected
+        if not other or not run or other == run:
+            self.diff_state, self.diff_html = "", ""
+            return
+        self.diff_state, self.diff_html = "computing", ""
+        try:
+            html = diff_html(self._store.open(other), self._store.open(run))
+        except WorkbenchError as err:
+            self.diff_html = (f"<div class='wb-badbox wb-diff-error'>Cannot compare run "
+                              f"{esc(other)} with {esc(run)}: {esc(err)}</div>")
+            self.diff_state = "error"
+            return
+        self.diff_html, self.diff_state = html, "done"
 
     def static_html(self) -> str:
         rows = "".join(
@@ -47,4 +83,4 @@ class RunsView(WorkbenchWidget):
             for r in self.runs)
         return ("<div class='wb'><div class='wb-title'>Runs</div><table class='wb-table'>"
                 "<tr><th>run</th><th>state</th><th>created (UTC)</th><th>steps done</th>"
-                f"<th>stopped at</th></tr>{rows}</table></div>")
+                f"<th>stopped at</th></tr>{rows}</table>{self.diff_html}</div>")

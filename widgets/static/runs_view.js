@@ -1,4 +1,5 @@
-// Runs overview: a table of runs; clicking a row asks Python for that run's details.
+// Runs overview: a table of runs; clicking a row asks Python for that run's details; picking
+// a second run asks for the diff between the two (HTML rendered and escaped by Python).
 
 const STATE_CLASS = {
   succeeded: "wb-ok", cached: "wb-ok", failed: "wb-bad", gate_failed: "wb-bad",
@@ -14,8 +15,67 @@ function render({ model, el: host }) {
   const root = el("div", undefined, "wb wb-runs");
   const list = el("div");
   const detail = el("div", undefined, "wb-runs-detail");
-  root.append(el("div", "Runs", "wb-title"), list, detail);
+  const picker = el("div", undefined, "wb-toolbar wb-diff-picker");
+  const diff = el("div", undefined, "wb-runs-diff wb-panel");
+  root.append(el("div", "Runs", "wb-title"), list, detail, picker, diff);
   host.appendChild(root);
+
+  // the page's address and the navigation bar carry the chosen runs (?run=, ?compare=), so a
+  // reload, a shared link or another page keeps them
+  function keepInAddress() {
+    if (!window.location.pathname.includes("/voila/render/")) return;  // not in JupyterLab
+    const u = new URL(window.location.href);
+    const run = model.get("selected");
+    const other = model.get("compare");
+    if (run) u.searchParams.set("run", run); else u.searchParams.delete("run");
+    if (other) u.searchParams.set("compare", other); else u.searchParams.delete("compare");
+    if (u.href !== window.location.href) window.history.replaceState(null, "", u.href);
+    for (const a of document.querySelectorAll("#wb-nav a")) {
+      const link = new URL(a.getAttribute("href"), window.location.href);
+      if (run) link.searchParams.set("run", run);
+      a.setAttribute("href", link.pathname + link.search);
+    }
+    const shown = document.getElementById("wb-nav-run");
+    if (shown && run) shown.textContent = "run " + run;
+  }
+
+  function drawPicker() {
+    const runs = model.get("runs") || [];
+    const selected = model.get("selected");
+    picker.replaceChildren();
+    if (!selected || runs.length < 2) return;
+    const select = el("select", undefined, "wb-diff-pick");
+    select.setAttribute("aria-label", "run to compare with");
+    select.appendChild(el("option", "(pick a run)"));
+    select.firstChild.value = "";
+    for (const r of runs) {
+      if (r.run_id === selected) continue;
+      const o = el("option", `${r.run_id} (${r.state})`);
+      o.value = r.run_id;
+      if (r.run_id === model.get("compare")) o.selected = true;
+      select.appendChild(o);
+    }
+    select.addEventListener("change", () => {
+      model.set("compare", select.value);
+      model.save_changes();
+    });
+    picker.append(el("span", `What changed in run ${selected} since run`), select);
+    if (model.get("compare")) {
+      const clear = el("button", "clear", "wb-button wb-diff-clear");
+      clear.addEventListener("click", () => { model.set("compare", ""); model.save_changes(); });
+      picker.appendChild(clear);
+    }
+  }
+
+  function drawDiff() {
+    const state = model.get("diff_state");
+    diff.dataset.state = state || "";
+    if (state === "computing") {
+      diff.replaceChildren(el("div", "Comparing the two runs…", "wb-muted"));
+    } else {
+      diff.innerHTML = model.get("diff_html") || "";
+    }
+  }
 
   function drawList() {
     const runs = model.get("runs") || [];
@@ -76,11 +136,17 @@ function render({ model, el: host }) {
     }
   }
 
-  model.on("change:runs", drawList);
-  model.on("change:selected", drawList);
+  model.on("change:runs", () => { drawList(); drawPicker(); });
+  model.on("change:selected", () => { drawList(); drawPicker(); keepInAddress(); });
+  model.on("change:compare", () => { drawPicker(); keepInAddress(); });
   model.on("change:details", drawDetail);
+  model.on("change:diff_html", drawDiff);
+  model.on("change:diff_state", drawDiff);
   drawList();
   drawDetail();
+  drawPicker();
+  drawDiff();
+  keepInAddress();
 }
 
 export default { render };

@@ -7,18 +7,9 @@ from typing import Any
 
 import click
 
-from workbench._format import number
 from workbench.errors import WorkbenchError
 
 __all__ = ["format_summary", "register", "resolve_step"]
-
-
-def _v(value: Any) -> str:
-    if value is None:
-        return "(absent)"
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, sort_keys=True)
-    return number(value, 6, missing="")
 
 
 def resolve_step(ref: str, a: list[str], b: list[str], ids: tuple[str, str]) -> str:
@@ -49,50 +40,16 @@ def resolve_step(ref: str, a: list[str], b: list[str], ids: tuple[str, str]) -> 
 def format_summary(d: dict[str, Any]) -> str:
     """The summary of :func:`workbench.review.rundiff.diff_runs` as text, section by section."""
     from workbench.cli.runs import format_table
+    from workbench.review.summary import summary_sections
 
-    a, b = d["a"]["run"], d["b"]["run"]
-    out = [f"diff {a} ({d['a']['state']}) -> {b} ({d['b']['state']})"]
-    steps = d["steps"]
-    if steps["only_a"] or steps["only_b"]:
-        out.append(f"  different stage sets: only in {a}: {', '.join(steps['only_a']) or '-'}; "
-                   f"only in {b}: {', '.join(steps['only_b']) or '-'}; compared: "
-                   f"{', '.join(steps['shared']) or 'nothing'}")
-    for s in steps["states"]:
-        out.append(f"  {s['step']}: {s['a']} -> {s['b']}")
-
-    def section(title: str, rows: list[list[Any]], header: list[str]) -> None:
+    title, intro, sections = summary_sections(d)
+    out = [title, *(f"  {line}" for line in intro)]
+    for section in sections:
         out.append("")
-        out.append(f"{title}" + ("" if rows else ": unchanged"))
-        if rows:
-            out.append(format_table(rows, header))
-
-    section("parameters", [[r["key"], _v(r["a"]), _v(r["b"])] for r in d["parameters"]],
-            ["parameter", a, b])
-    data = d["data"]
-    if data:
-        rows = [[r["key"], _v(r["a"]), _v(r["b"])] for r in data["rows"] + data["source"]]
-        rows += [[f"column {r['key']}", _v(r["a"]), _v(r["b"])] for r in data["schema"]]
-        section("data", rows, ["", a, b])
-        if data["features_moved"]:
-            out.append("  moved most (Jensen-Shannon, training split): " + ", ".join(
-                f"{m['feature']} {m['jensen_shannon']:.3g}" for m in data["features_moved"]))
-    section("gates", [[r["key"], _v(r["a"]), _v(r["b"]), "; ".join(r["reasons_b"])]
-                      for r in d["gates"]], ["gate", a, b, f"why ({b})"])
-
-    def within(r: dict[str, Any]) -> str:
-        ok = r.get("within_thresholds")
-        return "" if ok is None else f"{'yes' if ok else 'NO'} ({r['thresholds']})"
-
-    section("metrics", [[r["key"], _v(r["a"]), _v(r["b"]),
-                         f"{r['change']:+.4g}" if "change" in r else "", within(r)]
-                        for r in d["metrics"]],
-            ["metric", a, b, "change", "within blessing thresholds"])
-    arts = d["artifacts"]
-    section("artifacts", [[r["key"], (r["a"] or "(absent)")[:12], (r["b"] or "(absent)")[:12]]
-                          for r in arts["changed"]], ["artifact (sha256)", a, b])
-    out.append(f"  {arts['unchanged']} artifact(s) unchanged")
-    section("packages", [[r["key"], _v(r["a"]), _v(r["b"])] for r in d["packages"]],
-            ["package", a, b])
+        out.append(section.title + ("" if section.rows else ": unchanged"))
+        if section.rows:
+            out.append(format_table(section.rows, section.header))
+        out += [f"  {note}" for note in section.notes]
     return "\n".join(out)
 
 
