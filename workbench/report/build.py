@@ -5,6 +5,12 @@ notebook, which nbconvert renders with the ``workbench_report`` template (beside
 code hidden until "show code" is ticked, every widget as the static picture its output carries
 (the widget state, which would need a widget manager from the web, is dropped), figures inlined
 as data URIs, and nothing that loads from the web — no CDN script, no web font.
+
+What would make the file big without telling the reader more is downsampled
+(:func:`shrink_output`): progress bars redrawn with carriage returns (Keras' per-batch lines)
+keep their last state, long text outputs keep their head and tail, and HTML tables longer than
+:data:`MAX_TABLE_ROWS` rows keep their first rows; each cut says how much was left out and
+that the run's executed notebook has all of it.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import copy
 import html
 import importlib.util
 import logging
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +31,8 @@ from workbench.report.cover import cover_html
 from workbench.runs.record import RunRecord
 from workbench.runs.store import Run
 
-__all__ = ["Report", "build_report", "default_report_path", "render_report"]
+__all__ = ["MAX_TABLE_ROWS", "MAX_TEXT_LINES", "Report", "build_report", "default_report_path",
+           "render_report", "shrink_output"]
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +41,66 @@ TEMPLATE = "workbench_report"
 #: output data a report cannot show without a kernel or a widget manager from the web
 _DROPPED_MIME = ("application/vnd.jupyter.widget-view+json",
                  "application/vnd.jupyter.widget-state+json", "application/javascript")
+#: lines of a text output kept (half from its start, half from its end)
+MAX_TEXT_LINES = 60
+#: body rows of an HTML table kept in an output
+MAX_TABLE_ROWS = 100
+
+#: everything up to a carriage return that does not end the line: a redrawn progress bar
+_REDRAWN = re.compile(r"[^\n]*\r(?!\n)")
+#: an innermost table (no table inside it)
+_TABLE = re.compile(r"<table\b(?:(?!<table\b).)*?</table>", re.S | re.I)
+_ROW = re.compile(r"<tr\b.*?</tr>", re.S | re.I)
+_CELL = re.compile(r"<t[dh]\b", re.I)
+
+
+def _shrink_text(text: str, where: str) -> str:
+    text = _REDRAWN.sub("", text)
+    lines = text.splitlines(keepends=True)
+    if len(lines) <= MAX_TEXT_LINES:
+        return text
+    half = MAX_TEXT_LINES // 2
+    left = len(lines) - 2 * half
+    return "".join([*lines[:half], f"… {left:,} lines left out here ({where} has them "
+                    "all) …\n", *lines[-half:]])
+
+
+def _shrink_tables(fragment: str, where: str) -> str:
+    def cut(match: re.Match[str]) -> str:
+        table = match.group(0)
+        rows = list(_ROW.finditer(table))
+        header = 1 if rows and "<th" in rows[0].group(0).lower() else 0
+        if len(rows) - header <= MAX_TABLE_ROWS:
+            return table
+        kept = rows[header + MAX_TABLE_ROWS - 1]
+        columns = max(len(_CELL.findall(r.group(0))) for r in rows[:header + 1])
+        left = len(rows) - header - MAX_TABLE_ROWS
+        note = (f"<tr class='wb-cut'><td colspan='{columns}'>… {left:,} more rows left out "
+                f"({html.escape(where)} has them all)</td></tr>")
+        return table[:kept.end()] + note + table[rows[-1].end():]
+
+    return _TABLE.sub(cut, fragment)
+
+
+def shrink_output(output: dict, where: str) -> dict:
+    """One cell output, downsampled where it would bloat the report (in place; returned).
+    ``where`` names what has the whole output (the stage's executed notebook)."""
+    if output.get("output_type") == "stream":
+        text = output.get("text", "")
+        output["text"] = _shrink_text("".join(text) if isinstance(text, list) else text, where)
+        return output
+    data = output.get("data") or {}
+    for mime in _DROPPED_MIME:
+        data.pop(mime, None)
+    if "text/plain" in data and isinstance(data["text/plain"], str):
+        data["text/plain"] = _shrink_text(data["text/plain"], where)
+    if "text/html" in data:
+        fragment = data["text/html"]
+        fragment = "".join(fragment) if isinstance(fragment, list) else fragment
+        data["text/html"] = _shrink_tables(fragment, where)
+    if output.get("output_type") in ("display_data", "execute_result") and not data:
+        output["data"] = {"text/plain": ""}
+    return output
 
 
 def _html_cell(fragment: str, cell_id: str) -> nbformat.NotebookNode:
@@ -81,13 +149,7 @@ def _stage_cells(run: Run, record: RunRecord, step: str) -> list[nbformat.Notebo
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
         for output in cell.get("outputs", []):
-            data = output.get("data")
-            if not data:
-                continue
-            for mime in _DROPPED_MIME:
-                data.pop(mime, None)
-            if not data:
-                output["data"] = {"text/plain": ""}
+            shrink_output(output, f"the executed notebook {s.notebook}")
         cells.append(cell)
     return cells
 
