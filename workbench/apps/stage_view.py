@@ -18,6 +18,7 @@ from typing import Any
 
 from workbench.apps.page import RUNS_LINK, PageProblem, page_run
 from workbench.project import Project
+from workbench.runs.store import Run
 
 __all__ = ["StageView", "stage_view"]
 
@@ -29,6 +30,7 @@ class StageView:
     cells: list[tuple[str, str, bool]]  # (kind, source, hidden)
     run_id: str
     why: str
+    run: Run | None = None  # the run viewed (its report is offered for download)
 
 
 def stage_view(query: str | None, project: Project | None = None) -> StageView:
@@ -68,7 +70,7 @@ def stage_view(query: str | None, project: Project | None = None) -> StageView:
               or "parameters" in c.get("metadata", {}).get("tags", [])
               or "injected-parameters" in c.get("metadata", {}).get("tags", []))
              for c in nb.cells if c.cell_type in ("markdown", "code")]
-    return StageView(stage.name, stage.notebook, cells, page.id, page.why)
+    return StageView(stage.name, stage.notebook, cells, page.id, page.why, page.run)
 
 
 def run_cells(view: StageView, shell: Any, display: Any, markdown: Any) -> bool:
