@@ -25,4 +25,15 @@ __all__ = [
     "WorkbenchError",
     "__version__",
     "open_step",
+    "predict",
 ]
+
+
+def __getattr__(name: str):  # noqa: ANN202 - module attribute hook
+    # ``workbench.predict`` (bulk inference) is imported on first use: ``import workbench``
+    # stays light
+    if name == "predict":
+        from workbench.bulk import predict
+
+        return predict
+    raise AttributeError(f"module 'workbench' has no attribute {name!r}")

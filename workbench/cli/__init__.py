@@ -69,6 +69,8 @@ def _register() -> None:
     report.register(cli)
     from workbench.cli import git  # git-setup
     git.register(cli)
+    from workbench.cli import predict  # predict MODEL_OR_RUN --data FILE --out FILE
+    predict.register(cli)
 
 
 _register()

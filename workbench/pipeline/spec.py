@@ -131,10 +131,13 @@ class Pipeline:
 
     @classmethod
     def default(cls) -> Pipeline:
-        path = Path(str(resources.files("workbench.pipeline") / "default.yaml"))
-        data = load_yaml_mapping(path, "default pipeline")
-        return cls([_stage(entry, None, i, data["stages"]) for i, entry in
-                    enumerate(data["stages"])])
+        """The default pipeline: the shipped stages not marked ``optional``."""
+        return cls([s for s, optional in _shipped() if not optional])
+
+    @classmethod
+    def optional_stages(cls) -> list[Stage]:
+        """Shipped stages that run only when ``workbench.yaml`` lists them in ``stages``."""
+        return [s for s, optional in _shipped() if optional]
 
     @classmethod
     def for_project(cls, project: Project) -> Pipeline:
@@ -142,7 +145,7 @@ class Pipeline:
         config = project.config
         stages = base.stages
         if "stages" in config:
-            defaults = {s.name: s for s in base.stages}
+            defaults = {s.name: s for s in base.stages + cls.optional_stages()}
             stages = []
             for i, entry in enumerate(config["stages"]):
                 if isinstance(entry, str) or set(entry) == {"name"}:
@@ -199,6 +202,14 @@ class Pipeline:
             raise ConfigError(f"--from {start} comes after --to {stop}",
                               hint=f"stage order: {', '.join(names)}")
         return self.stages[first:last + 1]
+
+
+def _shipped() -> list[tuple[Stage, bool]]:
+    """Every stage of ``default.yaml``, and whether it is optional."""
+    path = Path(str(resources.files("workbench.pipeline") / "default.yaml"))
+    entries = load_yaml_mapping(path, "default pipeline")["stages"]
+    return [(_stage(e, None, i, entries), bool(e.get("optional", False)))
+            for i, e in enumerate(entries)]
 
 
 def _stage(entry: dict[str, Any], project: Project | None, index: int,
