@@ -147,3 +147,79 @@ def test_labels_of_a_users_file_missing_values_and_too_many_classes(tmp_path):
         ingest(_step(tmp_path), DataValidationParams(data_path=str(three), label="y",
                                                      task="binary"), project_root=tmp_path)
     assert "task=multiclass" in err.value.hint and err.value.context["parameter"] == "task"
+
+
+# -- serving_data_path: a folder of the model server's request logs -------------------------
+
+def _request_logs(folder: Path, table: pa.Table, *, model: str = "fraud",
+                  per_request: int = 4) -> Path:
+    """``table``'s rows logged as the server logs predict requests (PredictionLog TFRecords
+    written with the server's own encoding)."""
+    import numpy as np
+    import tensorflow as tf
+
+    from workbench.serving.requestlog import _Entry, encode_predict_log
+
+    folder.mkdir(parents=True, exist_ok=True)
+    cols = {n: table.column(n).to_numpy(zero_copy_only=False) for n in table.column_names}
+    path = folder / f"{model}-20260101T000000Z-1-00001.tfrecord"
+    with tf.io.TFRecordWriter(str(path)) as writer:
+        for i in range(0, table.num_rows, per_request):
+            inputs = {k: v[i:i + per_request].astype(object if v.dtype == object else v.dtype)
+                      for k, v in cols.items()}
+            n = len(next(iter(inputs.values())))
+            out = {"probabilities": np.zeros((n, 1), np.float32)}
+            writer.write(encode_predict_log(_Entry("predict", model, 1, "serving_default",
+                                                   inputs, out, n, 1_767_225_600)))
+    return path
+
+
+def test_a_request_log_folder_is_serving_data_and_its_skew_is_found(tmp_path):
+    served = generate_fraud(800, seed=4, faults=["amount_shift"], fault_fraction=1.0)
+    path = _request_logs(tmp_path / "requests", served.drop(["is_fraud", "transaction_id"]))
+    path.write_bytes(path.read_bytes()[:-9])  # the server is still writing the last record
+    step = _step(tmp_path)
+    data = ingest(step, DataValidationParams(rows=2000, seed=3), project_root=tmp_path)
+    result = validate(step, data, DataValidationParams(serving_data_path="requests"),
+                      project_root=tmp_path)
+    assert not result.passed
+    reasons = result.gate["reasons"]
+    assert any(r.startswith("amount: skew against the request logs of fraud: ")
+               for r in reasons), reasons
+    assert not any(r.startswith(("channel:", "country:")) for r in reasons), reasons
+    notes = " ".join(result.notes)
+    assert f"{path.name}: the last record is cut short after 199 records" in notes
+    assert "Skew measured on 796 logged instances (199 requests of model 'fraud' in 1 files " \
+           "under" in notes and "1 records skipped" in notes
+    assert result.stats_serving.datasets[0].num_examples == 796
+    assert result.drift["skew_checked"] and step.has("anomalies_serving")
+
+
+def test_request_logs_of_another_model_or_none_are_refused_as_the_monitor_refuses_them(
+        tmp_path):
+    from workbench.data.predictionlog import read_request_logs
+
+    _request_logs(tmp_path / "churn-logs", generate_fraud(40, seed=1).drop(["is_fraud"]),
+                  model="churn")
+    (tmp_path / "empty").mkdir()
+    step = _step(tmp_path)
+    data = ingest(step, DataValidationParams(rows=600, seed=3), project_root=tmp_path)
+    for folder, says in (("churn-logs", "hold no requests of model 'fraud'; they are of "
+                                        "model 'churn' (10), not of 'fraud'"),
+                         ("empty", "no request log files under")):
+        with pytest.raises(DataError) as err:
+            validate(step, data, DataValidationParams(serving_data_path=folder),
+                     project_root=tmp_path)
+        assert says in err.value.message
+        with pytest.raises(DataError) as monitor_err:  # the monitor's reader says the same
+            read_request_logs(tmp_path / folder, model="fraud")
+        assert monitor_err.value.message == err.value.message
+    assert "serving_model=churn" in DataError.__str__(
+        pytest.raises(DataError, validate, step, data,
+                      DataValidationParams(serving_data_path="churn-logs"),
+                      project_root=tmp_path).value)
+    result = validate(step, data, DataValidationParams(serving_data_path="churn-logs",
+                                                       serving_model="churn"),
+                      project_root=tmp_path)
+    assert "Skew measured on 40 logged instances (10 requests of model 'churn'" in \
+        " ".join(result.notes)

@@ -15,7 +15,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-__all__ = ["MAX_LENGTH", "ColumnName", "safe_name", "safe_names"]
+__all__ = ["MAX_LENGTH", "ColumnName", "model_name", "safe_name", "safe_names"]
 
 MAX_LENGTH = 64
 _SPELLED = {"ß": "ss", "ẞ": "Ss", "ø": "o", "Ø": "O", "æ": "ae", "Æ": "Ae", "œ": "oe",
@@ -91,3 +91,14 @@ def safe_names(headers: list[str]) -> tuple[list[ColumnName], list[str]]:
         taken.add(name)
         out.append(ColumnName(index, header, name, note))
     return out, warnings
+
+
+def model_name(data_name: str) -> str:
+    """The name a model trained on this data is served under by default (stage 06, and the
+    model whose request logs stage 01 expects): the file's stem, other characters than
+    letters, digits, ``_-.`` as ``_``."""
+    from pathlib import Path
+
+    stem = Path(data_name).stem
+    out = "".join(c if c.isalnum() or c in "_-." else "_" for c in stem)
+    return out or "model"

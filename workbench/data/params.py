@@ -52,8 +52,11 @@ class DataValidationParams(StageParams):
                             '"amount > 0"; empty: all rows')
     schema_path: str = param("", "curated schema.pbtxt (e.g. written by TFDV) to validate "
                              "against; empty: bundled, baseline or inferred")
-    serving_data_path: str = param("", "serving data file to check for training/serving skew; "
-                                   "empty: no skew check")
+    serving_data_path: str = param("", "serving data (a file, or a folder of the model "
+                                   "server's request logs) to check for training/serving "
+                                   "skew; empty: no skew check")
+    serving_model: str = param("", "model whose request logs serving_data_path holds; empty: "
+                               "the model 06_serving serves this data as")
     slice_by: str = param("", "categorical column whose values get their own statistics; "
                           "empty: no slices")
     max_slices: int = param(20, "most frequent slice_by values that get statistics")

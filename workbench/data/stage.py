@@ -202,18 +202,20 @@ def validate(step: Step, data: IngestResult, params: DataValidationParams | None
     previous = baseline.statistics() if baseline is not None else None
     overrides = {t: "WARNING" for t in p.warning_anomalies}
     stats_serving = serving_report = None
+    serving_name = f"serving data {Path(serving_data_path).name}"
+    serving_notes: list[str] = []
     if serving_data_path:
-        stats_serving, serving_report = _validate_serving(
-            _resolve(serving_data_path, project_root), schema, options, overrides, p)
+        stats_serving, serving_report, serving_name = _validate_serving(
+            _resolve(serving_data_path, project_root), schema, options, overrides, p,
+            data.card, serving_notes)
     report = validate_statistics(
         whole, schema, environment=environment, data=data.table, source=data.card["source"],
         previous=previous, serving=stats_serving, compared=stats_train.datasets[0],
         previous_name=f"baseline run {baseline.run.id}" if baseline else "the baseline",
-        serving_name=f"serving data {Path(serving_data_path).name}",
-        severity_overrides=overrides)
+        serving_name=serving_name, severity_overrides=overrides)
     if serving_report is not None:
         report.findings += serving_report.findings
-    notes = [f"Reference schema: {choice.description}.", *slice_notes]
+    notes = [f"Reference schema: {choice.description}.", *slice_notes, *serving_notes]
     notes.append(f"Drift compared with the baseline {baseline.description}." if baseline else
                  f"No baseline: no other run of this data (label '{data.label}', "
                  f"{'dataset ' + repr(data.dataset) if data.dataset else 'read from a file'}) "
@@ -282,18 +284,42 @@ def _column_named(card: dict[str, Any], name: str, parameter: str) -> str:
 
 
 def _validate_serving(path: Path, schema: schema_pb2.Schema, options: StatsOptions,
-                      overrides: dict[str, str], p: DataValidationParams
-                      ) -> tuple[Any, ValidationReport]:
-    """Serving data's statistics, checked against the schema in the SERVING environment. The
-    file is read as the training data was (same parameters, same column names)."""
-    table = timestamps_as_seconds(read_source(path, p).table)
+                      overrides: dict[str, str], p: DataValidationParams,
+                      card: dict[str, Any], notes: list[str]
+                      ) -> tuple[Any, ValidationReport, str]:
+    """Serving data's statistics, checked against the schema in the SERVING environment, and
+    the name skew messages give it. A file is read as the training data was (same parameters,
+    same column names); a folder of request logs (:mod:`workbench.data.predictionlog`) gives
+    the logged inputs of the model this data is served as, what the reader had to say
+    (records cut short, other models) going to ``notes``."""
+    table, source, name = _serving_table(path, p, card, notes)
     acc, _ = accumulate_statistics(table, options=options)
     stats = acc.to_list("serving")
     environment = SERVING if SERVING in schema.default_environment else None
     report = validate_statistics(stats, schema, environment=environment, data=table,
-                                 source=str(path), label="serving",
+                                 source=source, label="serving",
                                  severity_overrides=overrides)
-    return stats, report
+    return stats, report, name
+
+
+def _serving_table(path: Path, p: DataValidationParams, card: dict[str, Any],
+                   notes: list[str]) -> tuple[pa.Table, str, str]:
+    from workbench.data.names import model_name
+    from workbench.data.predictionlog import is_request_log, read_request_logs
+
+    empty_folder = path.is_dir() and not any(f.is_file() for f in path.rglob("*"))
+    if not (empty_folder or is_request_log(path)):
+        return (timestamps_as_seconds(read_source(path, p).table), str(path),
+                f"serving data {path.name}")
+    model = p.serving_model or model_name(str(card.get("name") or card.get("dataset") or ""))
+    logs = read_request_logs(path, model=model, model_fix="serving_model={}")
+    for note in logs.notes:
+        log.warning("serving_data_path %s: %s", path, note)
+    notes.extend(f"Request logs: {note}." for note in logs.notes)
+    notes.append(f"Skew measured on {logs.rows:,} logged instances ({logs.records:,} requests "
+                 f"of model '{model}' in {len(logs.files)} files under {path})"
+                 + (f"; {logs.skipped:,} records skipped" if logs.skipped else "") + ".")
+    return logs.features(), f"the request logs of {model}", f"the request logs of {model}"
 
 
 def _record_gate(step: Step, report: ValidationReport, baseline: Baseline | None

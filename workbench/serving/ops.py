@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from workbench.data.names import model_name
 from workbench.errors import ConfigError
 from workbench.serving.control import Change, Controller
 from workbench.serving.process import ServerHandle, running
@@ -35,19 +36,13 @@ def export_of_run(run_ref: str | os.PathLike[str]) -> tuple[Path, dict[str, Any]
 def default_model_name(repo: Repository, card: dict[str, Any] | None = None) -> str:
     names = repo.model_names()
     if card and card.get("name"):
-        return _safe_name(str(card["name"]))
+        return model_name(str(card["name"]))
     if len(names) == 1:
         return names[0]
     if not names:
         return "model"
     raise ConfigError(f"{repo.config_path} serves several models: {', '.join(names)}",
                       hint="name one with --model")
-
-
-def _safe_name(text: str) -> str:
-    stem = Path(text).stem
-    out = "".join(c if c.isalnum() or c in "_-." else "_" for c in stem)
-    return out or "model"
 
 
 def controller(repo: Repository, handle: ServerHandle | None = None, *,
