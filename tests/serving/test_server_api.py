@@ -69,7 +69,7 @@ def test_row_and_columnar_predict_agree_with_the_saved_model(rest, exports):
     assert by_version[0]["probabilities"] == preds[0]["probabilities"]
 
 
-def test_b64_strings_and_nan_are_accepted(rest):
+def test_b64_strings_are_accepted_and_nan_refused_by_default(rest):
     row = rows(1, seed=3)[0]
     plain = rest.predict(MODEL, instances=[row])
     encoded = dict(row, country={"b64": base64.b64encode(row["country"].encode()).decode()})
@@ -77,7 +77,7 @@ def test_b64_strings_and_nan_are_accepted(rest):
     body = json.dumps({"instances": [dict(row, x0=float("nan"))]}).encode()
     assert b"NaN" in body
     status, doc = _raw(rest, "POST", f"/v1/models/{MODEL}:predict", body)
-    assert status == 200 and "predictions" in doc
+    assert status == 400 and "input 'x0'" in doc["error"]  # --allow_non_finite accepts it
 
 
 def test_classify_over_rest_and_grpc(rest, grpc_client):

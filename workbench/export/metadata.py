@@ -17,7 +17,7 @@ from typing import Any
 from workbench.export.contract import ModelInfo
 
 __all__ = ["METADATA_FILE", "build_metadata", "decision_threshold", "read_metadata",
-           "summarize_evaluation", "write_metadata"]
+           "schema_ranges", "summarize_evaluation", "write_metadata"]
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,8 @@ def build_metadata(*, run_id: str, step: str, parameters: Mapping[str, Any],
                    blessing: Mapping[str, Any] | None, override: Mapping[str, Any] | None,
                    approval: str, approved_by: str, environment: Mapping[str, Any],
                    signatures: Mapping[str, Any], rows: Mapping[str, int],
-                   decision_threshold: float | None = None) -> dict[str, Any]:
+                   decision_threshold: float | None = None,
+                   ranges: Mapping[str, tuple[float, float]] | None = None) -> dict[str, Any]:
     from workbench.pipeline.environment import package_versions
 
     packages = {**package_versions(), **package_versions(EXTRA_PACKAGES)}  # what exported it
@@ -75,8 +76,13 @@ def build_metadata(*, run_id: str, step: str, parameters: Mapping[str, Any],
         "model": {"task": info.task, "label": info.label, "builder": info.builder,
                   "classes": list(info.classes),
                   # a date/time input says its format (int64 epoch seconds, UTC)
+                  # "range": the schema's domain of a numeric feature (the local server
+                  # counts served values outside it)
                   "features": [{"name": f.name, "dtype": f.dtype, "kind": f.kind,
-                                **({"format": f.format} if f.format else {})}
+                                **({"format": f.format} if f.format else {}),
+                                **({"range": {"min": ranges[f.name][0],
+                                              "max": ranges[f.name][1]}}
+                                   if ranges and f.name in ranges else {})}
                                for f in info.features]},
         "data": {"sha256": dict(sorted(fingerprints.items())), "rows": dict(rows)},
         "evaluation": {"metrics": summarize_evaluation(evaluation),
@@ -90,6 +96,26 @@ def build_metadata(*, run_id: str, step: str, parameters: Mapping[str, Any],
         "environment": {"python": environment.get("python"), "packages": packages,
                         "git": environment.get("git")},
     }
+
+
+def schema_ranges(schema: Any, info: ModelInfo) -> dict[str, tuple[float, float]]:
+    """Feature name → (min, max) of the schema's ``float_domain``/``int_domain`` (the data
+    column's domain; features without a bounded domain are left out)."""
+    out: dict[str, tuple[float, float]] = {}
+    if schema is None:
+        return out
+    by_column = {f.name: f for f in schema.feature}
+    for f in info.features:
+        sf = by_column.get(f.column)
+        if sf is None or f.is_string:
+            continue
+        domain = sf.WhichOneof("domain_info")
+        if domain not in ("float_domain", "int_domain"):
+            continue
+        d = getattr(sf, domain)
+        if d.HasField("min") and d.HasField("max"):
+            out[f.name] = (float(d.min), float(d.max))
+    return out
 
 
 def write_metadata(model_dir: str | Path, metadata: Mapping[str, Any]) -> Path:

@@ -28,7 +28,12 @@ from workbench.export.integrity import (
     verify_export,
     write_manifest,
 )
-from workbench.export.metadata import build_metadata, decision_threshold, write_metadata
+from workbench.export.metadata import (
+    build_metadata,
+    decision_threshold,
+    schema_ranges,
+    write_metadata,
+)
 from workbench.export.params import ExportParams
 from workbench.export.signatures import (
     build_archive,
@@ -178,7 +183,8 @@ def _export(step: Step, loader: LoaderCheck, params: ExportParams, t0: float
         reference["class_ids"] = (reference["probabilities"][:, 1] >= threshold).astype("int64")
     import pyarrow.parquet as pq
 
-    spec = example_spec(info, schema=_schema(step),
+    schema = _schema(step)
+    spec = example_spec(info, schema=schema,
                         arrow_schema=pq.read_schema(step.path(f"{DATA}/train")))
     fingerprints, rows = _fingerprints(step)
     run_manifest = step.run.record()
@@ -200,7 +206,7 @@ def _export(step: Step, loader: LoaderCheck, params: ExportParams, t0: float
             fingerprints=fingerprints, evaluation=evaluation, blessing=blessing,
             override=override, approval=params.approval, approved_by=params.approved_by,
             environment=run_manifest.environment, signatures=signatures,
-            rows=rows, decision_threshold=threshold)
+            rows=rows, decision_threshold=threshold, ranges=schema_ranges(schema, info))
         write_metadata(tmp, metadata)
         write_manifest(tmp)
         if params.signing_key:

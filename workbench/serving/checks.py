@@ -57,8 +57,9 @@ _NUMPY = {"DT_INT64": np.int64, "DT_INT32": np.int32, "DT_DOUBLE": np.float64,
 
 def examples_from_table(table: Any, inputs: Mapping[str, str], limit: int) -> list[dict]:
     """Rows of an Arrow table as JSON-ready instances for the signature's inputs (floats as
-    float32 values, missing numbers as NaN, missing strings as empty strings; ``DT_INT64``
-    inputs — date/times — as exact integers, epoch seconds, -2**63 when missing)."""
+    float32 values, missing strings as empty strings; ``DT_INT64`` inputs — date/times — as
+    exact integers, epoch seconds, -2**63 when missing). Rows with a missing or non-finite
+    number are left out: the model server refuses NaN and Infinity, the clients send none."""
     missing = [k for k in inputs if k not in table.column_names]
     if missing:
         raise DataError(f"the eval split has no column(s) {missing} that the served "
@@ -78,7 +79,9 @@ def examples_from_table(table: Any, inputs: Mapping[str, str], limit: int) -> li
         else:
             arr = col.to_numpy(zero_copy_only=False).astype(np.float64)
             cols[name] = [float(v) for v in arr.astype(np.float32)]
-    return [{k: cols[k][i] for k in inputs} for i in range(table.num_rows)]
+    rows = [{k: cols[k][i] for k in inputs} for i in range(table.num_rows)]
+    return [r for r in rows if all(math.isfinite(v) for v in r.values()
+                                   if isinstance(v, float))]
 
 
 def _columns(examples: list[dict], inputs: Mapping[str, str]) -> dict[str, np.ndarray]:

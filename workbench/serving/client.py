@@ -4,6 +4,7 @@ the local server and the real ``tensorflow/serving`` image."""
 from __future__ import annotations
 
 import http.client
+import math
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -27,6 +28,40 @@ def model_path(name: str, version: int | None = None, label: str | None = None) 
     if label is not None:
         path += f"/labels/{quote(label, safe='')}"
     return path
+
+
+def _non_finite_at(obj: Any, where: str) -> str | None:
+    """Where the first NaN or Infinity of a JSON-ready object is (None: nowhere)."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return f"{where}: {obj}"
+    if isinstance(obj, np.ndarray) and obj.dtype.kind == "f" and not np.isfinite(obj).all():
+        return f"{where}: {obj[~np.isfinite(obj)][0]}"
+    if isinstance(obj, np.floating) and not np.isfinite(obj):
+        return f"{where}: {obj}"
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            found = _non_finite_at(v, f"{where}.{k}" if where else str(k))
+            if found:
+                return found
+    if isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            found = _non_finite_at(v, f"{where}[{i}]")
+            if found:
+                return found
+    return None
+
+
+_SEND_NONE = ("the model server refuses NaN and Infinity (TF Serving's JSON accepts them); "
+              "send a finite number, or drop the example")
+
+
+def _finite_json(body: Any) -> bytes:
+    """A request body without NaN or Infinity: the workbench's clients send none."""
+    found = _non_finite_at(body, "")
+    if found:
+        raise ServingError("INVALID_ARGUMENT", f"not sent: the request holds a non-finite "
+                           f"number at {found}", hint=_SEND_NONE)
+    return codec.dumps(body)
 
 
 class RestClient:
@@ -60,7 +95,7 @@ class RestClient:
     def request(self, method: str, path: str, body: Any = None) -> tuple[int, bytes]:
         """One raw request: (status, body bytes). Retries once on a dropped keep-alive."""
         data = None if body is None else (body if isinstance(body, bytes)
-                                          else codec.dumps(body, non_finite=True))
+                                          else _finite_json(body))
         headers = {"Content-Type": "application/json"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
@@ -228,7 +263,12 @@ class GrpcClient:
         req = predict_pb2.PredictRequest()
         self._spec(req.model_spec, name, version, label, signature_name)
         for k, v in inputs.items():
-            req.inputs[k].CopyFrom(tf.make_tensor_proto(np.asarray(v)))
+            arr = np.asarray(v)
+            if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+                raise ServingError("INVALID_ARGUMENT", f"not sent: input '{k}' holds a "
+                                   f"non-finite number ({arr[~np.isfinite(arr)][0]})",
+                                   hint=_SEND_NONE)
+            req.inputs[k].CopyFrom(tf.make_tensor_proto(arr))
         resp = self._invoke(self.predictions.Predict, req)
         return ({k: tf.make_ndarray(v) for k, v in resp.outputs.items()},
                 int(resp.model_spec.version.value))

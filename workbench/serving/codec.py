@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,6 +30,8 @@ __all__ = [
     "examples_from_input",
     "examples_from_json",
     "loads",
+    "require_finite",
+    "require_finite_outputs",
     "rows_response",
     "tensor_proto",
     "to_array",
@@ -109,8 +112,10 @@ class InputSpec:
         self.dims = None if shape.rank is None else tuple(shape.as_list())
 
 
-def to_array(value: Any, spec: InputSpec, where: str) -> np.ndarray:
-    """A JSON value (list nesting = tensor shape) as an array of the spec's dtype."""
+def to_array(value: Any, spec: InputSpec, where: str, *,
+             allow_non_finite: bool = False) -> np.ndarray:
+    """A JSON value (list nesting = tensor shape) as an array of the spec's dtype; NaN and
+    Infinity (also a number the dtype overflows to Infinity) are refused unless allowed."""
     if spec.string:
         decoded = _strings(value, where)
         try:
@@ -129,7 +134,45 @@ def to_array(value: Any, spec: InputSpec, where: str) -> np.ndarray:
                       f"{str(value)[:60]}")
     if spec.integral and raw.dtype.kind == "f" and not np.all(np.floor(raw) == raw):
         raise invalid(f"{where}: expected whole numbers for a {spec.dtype_name} input")
-    return raw.astype(spec.np_dtype, copy=False)
+    arr = raw.astype(spec.np_dtype, copy=False)
+    if not allow_non_finite:
+        require_finite(arr, where, raw)
+    return arr
+
+
+NON_FINITE_HINT = ("send finite numbers (a missing value is a missing feature, not NaN); a "
+                   "server started with --allow_non_finite accepts them as TF Serving does")
+
+
+def _all_finite(arr: np.ndarray) -> bool:
+    if arr.dtype.kind != "f":
+        return True
+    if arr.size <= 16:  # one request's values: cheaper in Python than a NumPy reduction
+        return all(map(math.isfinite, arr.ravel().tolist()))
+    return bool(np.isfinite(arr).all())
+
+
+def require_finite(arr: np.ndarray, where: str, given: np.ndarray | None = None) -> None:
+    """Refuse NaN, Infinity and numbers beyond the input dtype's range (400, naming the input
+    and the first offending value)."""
+    if _all_finite(arr):
+        return
+    at = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+    value = (given if given is not None and given.shape == arr.shape else arr)[at]
+    what = ("NaN" if np.isnan(value) else "Infinity" if np.isinf(value)
+            else f"{float(value):g}, beyond the range of {arr.dtype}")
+    index = "".join(f"[{i}]" for i in at)
+    raise invalid(f"{where} holds a non-finite number at {index}: {what}; {NON_FINITE_HINT}")
+
+
+def require_finite_outputs(outputs: Mapping[str, np.ndarray]) -> None:
+    """Refuse to answer with non-finite model outputs: a NaN score has no class."""
+    for name, arr in outputs.items():
+        if not _all_finite(arr):
+            at = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+            raise invalid(f"the model's output '{name}' is {arr[at]} for instance {at[0]} "
+                          "(no answer, and no class, is given for a non-finite score): an "
+                          "input is probably far outside the values the model was trained on")
 
 
 def _check_shape(arr: np.ndarray, spec: InputSpec, name: str) -> None:
@@ -162,7 +205,8 @@ def _require_names(given: Mapping[str, Any], specs: Mapping[str, Any], where: st
                       f"{', '.join(sorted(specs))}")
 
 
-def arrays_from_instances(instances: Any, specs: Mapping[str, Any]) -> tuple[dict, int]:
+def arrays_from_instances(instances: Any, specs: Mapping[str, Any], *,
+                          allow_non_finite: bool = False) -> tuple[dict, int]:
     """Row format: a list with one entry per example. Returns arrays and the batch size."""
     if not isinstance(instances, list):
         raise invalid("'instances' must be a list with one entry per example")
@@ -184,13 +228,15 @@ def arrays_from_instances(instances: Any, specs: Mapping[str, Any]) -> tuple[dic
                 columns[name][i] = value
     arrays = {}
     for name, spec in specs.items():
-        arr = to_array(columns[name], spec, f"input '{name}'")
+        arr = to_array(columns[name], spec, f"input '{name}'",
+                       allow_non_finite=allow_non_finite)
         _check_shape(arr, spec, name)
         arrays[name] = arr
     return arrays, n
 
 
-def arrays_from_columns(inputs: Any, specs: Mapping[str, Any]) -> tuple[dict, int]:
+def arrays_from_columns(inputs: Any, specs: Mapping[str, Any], *,
+                        allow_non_finite: bool = False) -> tuple[dict, int]:
     """Columnar format: a tensor (single-input signatures) or a map of named tensors."""
     names = list(specs)
     if not isinstance(inputs, dict) or (len(names) == 1 and names[0] not in inputs
@@ -203,7 +249,8 @@ def arrays_from_columns(inputs: Any, specs: Mapping[str, Any]) -> tuple[dict, in
     arrays = {}
     sizes = set()
     for name, spec in specs.items():
-        arr = to_array(inputs[name], spec, f"input '{name}'")
+        arr = to_array(inputs[name], spec, f"input '{name}'",
+                       allow_non_finite=allow_non_finite)
         _check_shape(arr, spec, name)
         arrays[name] = arr
         if arr.ndim:
@@ -265,7 +312,7 @@ def non_finite(outputs: Mapping[str, np.ndarray]) -> bool:
 
 # -- tf.Example --------------------------------------------------------------------------------
 
-def _feature(value: Any, where: str) -> Any:
+def _feature(value: Any, where: str, allow_non_finite: bool = False) -> Any:
     from tensorflow.core.example import feature_pb2
 
     values = value if isinstance(value, list) else [value]
@@ -275,7 +322,11 @@ def _feature(value: Any, where: str) -> Any:
     if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
         feature.int64_list.value.extend(values)
     elif all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-        feature.float_list.value.extend(float(v) for v in values)
+        floats = [float(v) for v in values]
+        if not allow_non_finite and not all(map(math.isfinite, floats)):
+            bad = next(v for v in floats if not math.isfinite(v))
+            raise invalid(f"{where} holds a non-finite number ({bad}); {NON_FINITE_HINT}")
+        feature.float_list.value.extend(floats)
     elif all(isinstance(v, (str, dict)) for v in values):
         feature.bytes_list.value.extend(_decode_string(v, where) for v in values)
     else:
@@ -284,27 +335,30 @@ def _feature(value: Any, where: str) -> Any:
     return feature
 
 
-def _example(obj: Any, where: str) -> Any:
+def _example(obj: Any, where: str, allow_non_finite: bool = False) -> Any:
     from tensorflow.core.example import example_pb2
 
     if not isinstance(obj, dict):
         raise invalid(f"{where} must be an object of feature names to values")
     ex = example_pb2.Example()
     for name, value in obj.items():
-        ex.features.feature[name].CopyFrom(_feature(value, f"{where}.{name}"))
+        ex.features.feature[name].CopyFrom(_feature(value, f"{where}.{name}",
+                                                    allow_non_finite))
     return ex
 
 
-def examples_from_json(body: Mapping[str, Any]) -> list[bytes]:
+def examples_from_json(body: Mapping[str, Any], *, allow_non_finite: bool = False
+                       ) -> list[bytes]:
     """``examples`` (+ ``context``) of a REST classify/regress body as serialized examples."""
     examples = body.get("examples")
     if not isinstance(examples, list) or not examples:
         raise invalid("a classify/regress request needs a non-empty 'examples' list")
     context = body.get("context")
-    ctx = _example(context, "context") if context is not None else None
+    ctx = (_example(context, "context", allow_non_finite) if context is not None
+           else None)
     out = []
     for i, obj in enumerate(examples):
-        ex = _example(obj, f"examples[{i}]")
+        ex = _example(obj, f"examples[{i}]", allow_non_finite)
         if ctx is not None:
             clash = set(ctx.features.feature) & set(ex.features.feature)
             if clash:
@@ -314,9 +368,28 @@ def examples_from_json(body: Mapping[str, Any]) -> list[bytes]:
     return out
 
 
-def examples_from_input(input_proto: Any) -> list[bytes]:
+def _require_finite_example(ex: Any, where: str) -> None:
+    for name, feature in ex.features.feature.items():
+        if feature.WhichOneof("kind") == "float_list":
+            values = feature.float_list.value
+            if not all(map(math.isfinite, values)):
+                bad = next(v for v in values if not math.isfinite(v))
+                raise invalid(f"{where}.{name} holds a non-finite number ({bad}); "
+                              f"{NON_FINITE_HINT}")
+
+
+def examples_from_input(input_proto: Any, *, allow_non_finite: bool = False) -> list[bytes]:
     """A gRPC ``tensorflow.serving.Input`` as serialized examples."""
     kind = input_proto.WhichOneof("kind")
+    if not allow_non_finite:
+        if kind == "example_list":
+            for i, ex in enumerate(input_proto.example_list.examples):
+                _require_finite_example(ex, f"examples[{i}]")
+        elif kind == "example_list_with_context":
+            lst = input_proto.example_list_with_context
+            _require_finite_example(lst.context, "context")
+            for i, ex in enumerate(lst.examples):
+                _require_finite_example(ex, f"examples[{i}]")
     if kind == "example_list":
         out = [ex.SerializeToString() for ex in input_proto.example_list.examples]
     elif kind == "example_list_with_context":
@@ -336,7 +409,8 @@ def examples_from_input(input_proto: Any) -> list[bytes]:
 
 # -- TensorProto -------------------------------------------------------------------------------
 
-def from_tensor_proto(proto: Any, spec: InputSpec, name: str) -> np.ndarray:
+def from_tensor_proto(proto: Any, spec: InputSpec, name: str, *,
+                      allow_non_finite: bool = False) -> np.ndarray:
     import tensorflow as tf
 
     try:
@@ -357,6 +431,8 @@ def from_tensor_proto(proto: Any, spec: InputSpec, name: str) -> np.ndarray:
                                f"{spec.dtype_name}", input=name)
         arr = arr.astype(spec.np_dtype)
     _check_shape(arr, spec, name)
+    if not allow_non_finite:
+        require_finite(arr, f"input '{name}'")
     return arr
 
 

@@ -37,6 +37,7 @@ from workbench.serving.inference import (
 )
 from workbench.serving.manager import STATE_CODES, ModelManager
 from workbench.serving.metrics import Metrics
+from workbench.serving.ranges import count_out_of_range
 from workbench.serving.status import ServingError, invalid
 
 __all__ = ["start_grpc"]
@@ -46,8 +47,10 @@ log = logging.getLogger(__name__)
 
 class _Base:
     def __init__(self, manager: ModelManager, inference: Inference, metrics: Metrics,
-                 token: str | None, request_logs: Any = None) -> None:
+                 token: str | None, request_logs: Any = None,
+                 allow_non_finite: bool = False) -> None:
         self.manager = manager
+        self.allow_non_finite = allow_non_finite
         self.inference = inference
         self.metrics = metrics
         self.token = token
@@ -108,13 +111,17 @@ class PredictionService(_Base, prediction_service_pb2_grpc.PredictionServiceServ
                 missing, extra = sorted(set(sig.inputs) - given), sorted(given - set(sig.inputs))
                 raise invalid(f"input names do not match the signature '{sig.name}': missing "
                               f"{missing}, unknown {extra}")
-            arrays = {k: codec.from_tensor_proto(request.inputs[k], spec, k)
+            arrays = {k: codec.from_tensor_proto(request.inputs[k], spec, k,
+                                                 allow_non_finite=self.allow_non_finite)
                       for k, spec in sig.inputs.items()}
             sizes = {a.shape[0] for a in arrays.values() if a.ndim}
             if len(sizes) > 1:
                 raise invalid(f"inputs have different batch sizes {sorted(sizes)}")
             n = sizes.pop() if sizes else 1
+            if vs.servable.ranges:
+                count_out_of_range(self.metrics, vs.servable.name, vs.servable.ranges, arrays)
             outputs = self.inference.run_sync(vs, sig, arrays, n)
+            codec.require_finite_outputs(outputs)
             self._log("predict", vs, sig, arrays, outputs, n)
             wanted = list(request.output_filter) or list(outputs)
             unknown = [k for k in wanted if k not in outputs]
@@ -132,9 +139,11 @@ class PredictionService(_Base, prediction_service_pb2_grpc.PredictionServiceServ
         vs = self._resolve(request.model_spec)
         sig = vs.servable.signature(request.model_spec.signature_name or None)
         require_method(sig, method)
-        examples = codec.examples_from_input(request.input)
+        examples = codec.examples_from_input(request.input,
+                                             allow_non_finite=self.allow_non_finite)
         arrays = {example_input(sig): np.array(examples, dtype=object)}
         outputs = self.inference.run_sync(vs, sig, arrays, len(examples))
+        codec.require_finite_outputs(outputs)
         self._log("classify" if method == CLASSIFY else "regress", vs, sig, arrays, outputs,
                   len(examples))
         return vs, sig, outputs
@@ -239,12 +248,14 @@ def _code_number(code: str) -> int:
 
 def start_grpc(manager: ModelManager, inference: Inference, metrics: Metrics, *, host: str,
                port: int, token: str | None, threads: int = 64,
-               request_logs: Any = None) -> tuple[grpc.Server, int]:
+               request_logs: Any = None, allow_non_finite: bool = False
+               ) -> tuple[grpc.Server, int]:
     server = grpc.server(ThreadPoolExecutor(max_workers=threads, thread_name_prefix="grpc"),
                          options=[("grpc.max_receive_message_length", 64 * 1024 * 1024),
                                   ("grpc.so_reuseport", 0)])
     prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
-        PredictionService(manager, inference, metrics, token, request_logs), server)
+        PredictionService(manager, inference, metrics, token, request_logs,
+                          allow_non_finite), server)
     model_service_pb2_grpc.add_ModelServiceServicer_to_server(
         ModelService(manager, inference, metrics, token), server)
     bound = server.add_insecure_port(f"{host}:{port}")

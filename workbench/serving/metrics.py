@@ -42,6 +42,8 @@ LABEL_REQUEST_LATENCY = "workbench_label_request_latency"
 # request logging (logging_config): records written, and records dropped to never block
 REQUEST_LOG_RECORDS = "workbench_request_log_records"
 REQUEST_LOG_DROPPED = "workbench_request_log_dropped"
+# predict input values outside the schema's range of their feature (workbench.serving.ranges)
+INPUT_OUT_OF_RANGE = "workbench_input_out_of_range"
 
 _HELP = {
     REQUEST_COUNT: ("counter", "The total number of requests."),
@@ -60,6 +62,8 @@ _HELP = {
     REQUEST_LOG_RECORDS: ("counter", "PredictionLog records written by logging_config."),
     REQUEST_LOG_DROPPED: ("counter", "Sampled requests not logged because the log queue was "
                                      "full or the disk budget is spent."),
+    INPUT_OUT_OF_RANGE: ("counter", "Predict input values outside the range of their feature "
+                                    "in the schema the model was trained with."),
 }
 
 _BUCKETS = {REQUEST_LATENCY: LATENCY_BUCKETS, RUNTIME_LATENCY: LATENCY_BUCKETS,

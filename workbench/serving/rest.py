@@ -32,6 +32,7 @@ from workbench.serving.inference import (
 )
 from workbench.serving.manager import ModelManager
 from workbench.serving.metrics import Metrics
+from workbench.serving.ranges import count_out_of_range
 from workbench.serving.status import ServingError, invalid, not_found
 
 __all__ = ["RestApi", "RestRouter"]
@@ -57,8 +58,9 @@ class RestApi:
 
     def __init__(self, manager: ModelManager, inference: Inference, metrics: Metrics, *,
                  token: str | None, max_body_bytes: int, prometheus_path: str | None,
-                 request_logs: Any = None) -> None:
+                 request_logs: Any = None, allow_non_finite: bool = False) -> None:
         self.manager = manager
+        self.allow_non_finite = allow_non_finite
         self.request_logs = request_logs
         self.inference = inference
         self.metrics = metrics
@@ -67,7 +69,9 @@ class RestApi:
         self.prometheus_path = prometheus_path
 
     def precheck(self, headers: Any) -> Reply | None:
-        """Refuse before the body is read: missing token (401), declared body too big (413)."""
+        """Refuse before the body is read: a missing token (401); a declared body larger than
+        the drain cap (413, the connection closed at once; smaller bodies over the limit are
+        read and dropped first, so the client reads the 413 instead of a reset)."""
         if self.token:
             given = headers.get("Authorization", "")
             if not (given.startswith("Bearer ")
@@ -75,14 +79,20 @@ class RestApi:
                 return _error(ServingError("UNAUTHENTICATED", "missing or wrong bearer token "
                                            "(Authorization: Bearer <token>)"))
         length = headers.get("Content-Length")
-        if length and length.isdigit() and int(length) > self.max_body_bytes:
+        if length and length.isdigit() and int(length) > self.drain_cap:
             return self.too_big(int(length))
         return None
+
+    @property
+    def drain_cap(self) -> int:
+        """How much of a too-large body is read (and dropped) before the 413 is sent."""
+        return max(4 * self.max_body_bytes, 256 << 20)
 
     def too_big(self, size: int | None = None) -> Reply:
         what = f"of {size:,} bytes " if size else ""
         return _error(ServingError("INVALID_ARGUMENT", f"request body {what}is larger than the "
-                                   f"limit of {self.max_body_bytes:,} bytes"), status=413)
+                                   f"limit of {self.max_body_bytes:,} bytes "
+                                   "(--rest_api_max_body_bytes)"), status=413)
 
     def route(self, method: str, path: str) -> tuple[str, int | None, str | None, bool,
                                                      str | None]:
@@ -151,9 +161,10 @@ class RestApi:
             if verb == "predict":
                 return await self._predict(vs, sig, body)
             require_method(sig, CLASSIFY if verb == "classify" else REGRESS)
-            examples = codec.examples_from_json(body)
+            examples = codec.examples_from_json(body, allow_non_finite=self.allow_non_finite)
             arrays = {example_input(sig): np.array(examples, dtype=object)}
             outputs = await self.inference.run_async(vs, sig, arrays, len(examples))
+            codec.require_finite_outputs(outputs)
             results = classifications(outputs) if verb == "classify" else regressions(outputs)
             if self.request_logs is not None:
                 self.request_logs.offer(verb, vs.servable.name, vs.version, sig.name, arrays,
@@ -179,10 +190,15 @@ class RestApi:
             raise invalid(f"unknown key(s) {sorted(extra)} in the request body; allowed: "
                           "signature_name, instances, inputs")
         if has_rows:
-            arrays, n = codec.arrays_from_instances(body["instances"], sig.inputs)
+            arrays, n = codec.arrays_from_instances(body["instances"], sig.inputs,
+                                                    allow_non_finite=self.allow_non_finite)
         else:
-            arrays, n = codec.arrays_from_columns(body["inputs"], sig.inputs)
+            arrays, n = codec.arrays_from_columns(body["inputs"], sig.inputs,
+                                                  allow_non_finite=self.allow_non_finite)
+        if vs.servable.ranges:
+            count_out_of_range(self.metrics, vs.servable.name, vs.servable.ranges, arrays)
         outputs = await self.inference.run_async(vs, sig, arrays, n)
+        codec.require_finite_outputs(outputs)
         if self.request_logs is not None:
             self.request_logs.offer("predict", vs.servable.name, vs.version, sig.name, arrays,
                                     outputs, n)
@@ -213,23 +229,33 @@ class _Exchange(tornado.httputil.HTTPMessageDelegate):
         if early is not None:
             self._reply(early, close=True)
             return
-        self._conn.set_max_body_size(self._api.max_body_bytes + 1)
+        self._conn.set_max_body_size(self._api.drain_cap)
+        length = headers.get("Content-Length")
+        if length and length.isdigit() and int(length) > self._api.max_body_bytes:
+            self._refuse_body(int(length))
+
+    def _refuse_body(self, size: int | None) -> None:
+        """Answer 413 at once, then read (and drop) the rest of the body before closing, up
+        to the drain cap: closing while the client still sends would reset the connection,
+        and a client that sends its whole body before reading would never see the answer."""
+        self._too_big = True
+        self._body = []
+        self._write(self._api.too_big(size), close=True)
 
     def data_received(self, chunk: bytes) -> None:
         if self._done:
             return
         self._size += len(chunk)
         if self._size > self._api.max_body_bytes:
-            self._too_big = True
-            self._body = []
-        elif not self._too_big:
+            self._refuse_body(None)
+        else:
             self._body.append(chunk)
 
     def finish(self) -> None:
-        if self._done:
-            return
         if self._too_big:
-            self._reply(self._api.too_big(), close=True)
+            self._conn.finish()  # the body is read: the 413 went out, now close
+            return
+        if self._done:
             return
         asyncio.ensure_future(self._answer())
 
@@ -246,6 +272,10 @@ class _Exchange(tornado.httputil.HTTPMessageDelegate):
         self._closed = True
 
     def _reply(self, reply: Reply, *, close: bool = False) -> None:
+        self._write(reply, close=close)
+        self._conn.finish()
+
+    def _write(self, reply: Reply, *, close: bool = False) -> None:
         status, content_type, payload = reply
         self._done = True
         headers = tornado.httputil.HTTPHeaders({"Content-Type": content_type,
@@ -259,7 +289,6 @@ class _Exchange(tornado.httputil.HTTPMessageDelegate):
         line = tornado.httputil.ResponseStartLine(
             "HTTP/1.1", status, tornado.httputil.responses.get(status, "Unknown"))
         self._conn.write_headers(line, headers, None if self._method == "HEAD" else payload)
-        self._conn.finish()
 
 
 class RestRouter(tornado.httputil.HTTPServerConnectionDelegate):

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from workbench.serving.codec import InputSpec
+from workbench.serving.ranges import read_ranges
 from workbench.serving.status import ServingError, invalid
 
 __all__ = ["CLASSIFY", "PREDICT", "REGRESS", "Servable", "Signature", "WARMUP_FILE"]
@@ -77,6 +78,7 @@ class Servable:
             self.signatures[key] = Signature(
                 key, sig_def.method_name if sig_def is not None else PREDICT, fn, specs,
                 sorted(fn.structured_outputs))
+        self.ranges = read_ranges(self.path)  # the schema's numeric ranges, when exported
         self.load_seconds = time.perf_counter() - started
 
     def __repr__(self) -> str:
@@ -125,14 +127,16 @@ class Servable:
                 if kind == "predict_log":
                     req = entry.predict_log.request
                     sig = self.signature(req.model_spec.signature_name)
-                    arrays = {k: codec.from_tensor_proto(req.inputs[k], spec, k)
+                    arrays = {k: codec.from_tensor_proto(req.inputs[k], spec, k,
+                                                         allow_non_finite=True)
                               for k, spec in sig.inputs.items() if k in req.inputs}
                     sig(arrays)
                 elif kind in ("classify_log", "regress_log"):
                     req = getattr(entry, kind).request
                     sig = self.signature(req.model_spec.signature_name)
                     sig({next(iter(sig.inputs)): np.array(
-                        codec.examples_from_input(req.input), dtype=object)})
+                        codec.examples_from_input(req.input, allow_non_finite=True),
+                        dtype=object)})
                 else:
                     raise invalid(f"warmup record {count} has unsupported type {kind}")
                 count += 1
