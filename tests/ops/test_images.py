@@ -238,3 +238,27 @@ def test_a_manifest_edited_into_a_bad_state_is_named(tmp_path):
     assert proc.returncode != 0
     assert "apps.yaml" in proc.stdout + proc.stderr
     assert "deployment/workbench-apps" in proc.stdout + proc.stderr
+
+
+def test_the_local_model_server_on_all_addresses_takes_its_token_from_a_secret():
+    """Bound to 0.0.0.0 the local server refuses to start without a token: compose gives it
+    the serving_token secret's file, Kubernetes the workbench-tokens Secret's serving-token."""
+    from workbench.serving.server import TOKEN_ENV
+
+    service = yaml.safe_load(COMPOSE.read_text())["services"]["workbench-serving"]
+    assert "--host=0.0.0.0" in service["command"]
+    assert "--auth_token_file=/run/secrets/serving_token" in service["command"]
+    assert service["secrets"] == ["serving_token"]
+    assert "insecure" not in json.dumps(service)
+    docs = list(yaml.safe_load_all((K8S / "workbench-serving.yaml").read_text()))
+    (deployment,) = [d for d in docs if d["kind"] == "Deployment"]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert "--host=0.0.0.0" in container["args"]
+    assert not any("insecure" in a for a in container["args"])
+    (env,) = [e for e in container["env"] if e["name"] == TOKEN_ENV]
+    ref = env["valueFrom"]["secretKeyRef"]
+    (generator,) = [g for g in _kustomization()["secretGenerator"] if g["name"] == ref["name"]]
+    keys = {line.split("=", 1)[0] for env_file in generator["envs"]
+            for line in (K8S / env_file).read_text().splitlines()
+            if line and not line.startswith("#")}
+    assert ref["key"] in keys

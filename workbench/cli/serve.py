@@ -48,11 +48,18 @@ def register(cli: click.Group) -> None:
     @click.option("--no-batching", is_flag=True, help="answer each request alone")
     @click.option("--poll", type=float, default=1.0, show_default=True,
                   help="seconds between looks for new versions and config changes")
-    @click.option("--token", default="", help="require this bearer token ('auto': generate "
-                  "one into <repository>/server.token)")
+    @click.option("--token", default="", envvar="WORKBENCH_SERVING_TOKEN",
+                  help="require this bearer token ('auto': generate one into "
+                  "<repository>/server.token; env WORKBENCH_SERVING_TOKEN); required with a "
+                  "non-loopback --host")
+    @click.option("--insecure", is_flag=True, help="serve a non-loopback --host without a "
+                  "token (anyone who can reach it can call the model)")
+    @click.option("--allow-non-finite", is_flag=True, help="accept NaN and Infinity in "
+                  "requests as TF Serving does (default: refused with 400)")
     @click.option("--public-key", default="", help="also require exports signed by this key")
     def start_cmd(repository: str, target: str, rest_port: int, grpc_port: int, host: str,
-                  no_batching: bool, poll: float, token: str, public_key: str) -> None:
+                  no_batching: bool, poll: float, token: str, insecure: bool,
+                  allow_non_finite: bool, public_key: str) -> None:
         """Start the model server in the background on the repository."""
         repo = _repo(repository)
         if target == "docker":
@@ -64,12 +71,17 @@ def register(cli: click.Group) -> None:
             raise click.UsageError("the kubernetes target is deployed with kubectl: "
                                    "workbench serve manifests --target kubernetes")
         from workbench.serving.process import running, start_local
+        from workbench.serving.server import check_exposure
 
+        warning = check_exposure(host, token or None, insecure)  # before anything starts
+        if warning:
+            click.echo(f"warning: {warning}", err=True)
         before = running(repo)
         handle = start_local(repo, rest_port=rest_port, grpc_port=grpc_port, host=host,
                              batching=not no_batching, poll_seconds=poll,
                              config_poll_seconds=poll, token=token or None,
-                             public_key_path=public_key)
+                             public_key_path=public_key, insecure=insecure,
+                             allow_non_finite=allow_non_finite)
         state = "already running" if before else "started"
         click.echo(f"model server {state}: pid {handle.pid}, REST {handle.rest_url}, "
                    f"gRPC {handle.host}:{handle.grpc_port}, log {handle.log}")

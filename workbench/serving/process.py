@@ -102,9 +102,18 @@ def running(repo: Repository) -> ServerHandle | None:
 def start_local(repo: Repository, *, rest_port: int = 8501, grpc_port: int = 8500,
                 host: str = "127.0.0.1", batching: bool = True, poll_seconds: float = 1.0,
                 config_poll_seconds: float = 1.0, token: str | None = None,
-                verify: bool = True, public_key_path: str = "",
-                timeout: float = 180.0) -> ServerHandle:
-    """Start the local server on ``repo`` in the background (or return the one running)."""
+                verify: bool = True, public_key_path: str = "", insecure: bool = False,
+                allow_non_finite: bool = False, timeout: float = 180.0) -> ServerHandle:
+    """Start the local server on ``repo`` in the background (or return the one running).
+
+    ``token`` (default: the ``WORKBENCH_SERVING_TOKEN`` environment variable; ``"auto"``
+    generates one) is required for a non-loopback ``host`` unless ``insecure``."""
+    from workbench.serving.server import TOKEN_ENV, check_exposure
+
+    token = token or os.environ.get(TOKEN_ENV, "").strip() or None
+    warning = check_exposure(host, token, insecure)
+    if warning:
+        log.warning("%s", warning)
     existing = running(repo)
     if existing is not None:
         log.info("model server already running (pid %d)", existing.pid)
@@ -133,6 +142,10 @@ def start_local(repo: Repository, *, rest_port: int = 8501, grpc_port: int = 850
         argv.append(f"--verify_public_key={public_key_path}")
     if token_file:
         argv.append(f"--auth_token_file={token_file}")
+    if insecure:
+        argv.append("--insecure=true")
+    if allow_non_finite:
+        argv.append("--allow_non_finite=true")
     log_path = repo.root / LOG_FILE
     with open(log_path, "ab") as fh:
         proc = subprocess.Popen(argv, stdout=fh, stderr=subprocess.STDOUT,

@@ -36,9 +36,47 @@ from workbench.serving.manager import ModelManager
 from workbench.serving.metrics import Metrics
 from workbench.serving.requestlog import RequestLogs
 
-__all__ = ["ModelServer", "ServerOptions", "main"]
+__all__ = ["TOKEN_ENV", "ModelServer", "ServerOptions", "check_exposure", "main"]
 
 log = logging.getLogger(__name__)
+
+#: the bearer token, when not given as a file (Kubernetes passes it from a Secret this way)
+TOKEN_ENV = "WORKBENCH_SERVING_TOKEN"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address or a name) only listens on this machine."""
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        return False
+    return bool(infos) and all(ipaddress.ip_address(i[4][0]).is_loopback for i in infos)
+
+
+def check_exposure(host: str, token: str | None, insecure: bool) -> str | None:
+    """Refuse to open a server without a token to the network; returns the warning to show
+    when the user accepted that with ``insecure`` (None: nothing to say)."""
+    from workbench.errors import ConfigError
+
+    if token or is_loopback(host):
+        return None
+    if not insecure:
+        raise ConfigError(
+            f"refusing to serve on {host} without a token: that address is reachable from "
+            "other machines, and anyone there could call the model",
+            hint=f"give a bearer token with --token (workbench serve start; 'auto' makes one) "
+                 f"or the {TOKEN_ENV} environment variable (--auth_token_file for the "
+                 "server module), bind 127.0.0.1, or accept an open server with --insecure")
+    return (f"the model server listens on {host} without a token (--insecure): anyone who "
+            "can reach this address can call the model")
 
 
 @dataclass
@@ -64,6 +102,8 @@ class ServerOptions:
     verify: bool = True
     verify_public_key: str = ""
     auth_token_file: str = ""
+    insecure: bool = False
+    allow_non_finite: bool = False
     ready_file: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -107,7 +147,11 @@ class ModelServer:
         self.prometheus_path = (read_monitoring(options.monitoring_config_file)
                                 if options.monitoring_config_file else None)
         self.token = (Path(options.auth_token_file).read_text(encoding="utf-8").strip()
-                      if options.auth_token_file else None)
+                      if options.auth_token_file else os.environ.get(TOKEN_ENV, "").strip())
+        self.token = self.token or None
+        warning = check_exposure(options.host, self.token, options.insecure)
+        if warning:
+            log.warning("%s", warning)
         self.manager = _Manager(
             self.runner, self.metrics, verify=options.verify,
             public_key_path=options.verify_public_key or None,
@@ -146,15 +190,17 @@ class ModelServer:
         self.manager.start(self.initial_config())
         self.grpc_server, self.grpc_port = start_grpc(
             self.manager, self.inference, self.metrics, host=o.host, port=o.port,
-            token=self.token, request_logs=self.request_logs)
+            token=self.token, request_logs=self.request_logs,
+            allow_non_finite=o.allow_non_finite)
         api = RestApi(self.manager, self.inference, self.metrics, token=self.token,
                       max_body_bytes=o.rest_api_max_body_bytes,
-                      prometheus_path=self.prometheus_path, request_logs=self.request_logs)
+                      prometheus_path=self.prometheus_path, request_logs=self.request_logs,
+                      allow_non_finite=o.allow_non_finite)
         sockets = tornado.netutil.bind_sockets(o.rest_api_port, o.host,
                                                family=socket.AF_INET, reuse_port=False)
         self.rest_port = sockets[0].getsockname()[1]
         self.http_server = tornado.httpserver.HTTPServer(
-            RestRouter(api), max_body_size=o.rest_api_max_body_bytes + 1, idle_connection_timeout=60,
+            RestRouter(api), max_body_size=api.drain_cap, idle_connection_timeout=60,
             max_buffer_size=o.rest_api_max_body_bytes + 1)
         self.http_server.add_sockets(sockets)
         log.info("serving gRPC on %s:%d, REST on %s:%d", o.host, self.grpc_port, o.host,
@@ -209,7 +255,11 @@ def _parser() -> argparse.ArgumentParser:
          "(the oldest files are removed)")
     flag("verify", bool, "refuse versions whose integrity manifest does not match")
     flag("verify_public_key", str, "also require a valid Ed25519 signature from this key")
-    flag("auth_token_file", str, "require 'Authorization: Bearer <token>' with this token")
+    flag("auth_token_file", str, "require 'Authorization: Bearer <token>' with this token "
+         f"(default: the {TOKEN_ENV} environment variable, when set)")
+    flag("insecure", bool, "allow a non-loopback --host without a token (refused otherwise)")
+    flag("allow_non_finite", bool, "accept NaN and Infinity in requests, as TF Serving does "
+         "(refused with 400 otherwise)")
     flag("ready_file", str, "write host, ports and pid as JSON here once serving")
     return p
 
