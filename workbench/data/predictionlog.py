@@ -309,7 +309,7 @@ def _decode_file(path: Path, model: str | None, since: float | None, notes: list
         chunk = frames[first:first + CHUNK_RECORDS]
         try:
             table, n = _decode_vectorised(buf, chunk, model, since, other)
-        except _Irregular as why:
+        except (_Irregular, IndexError) as why:
             log.debug("%s: records %d+ decoded one by one (%s)", path.name, first, why)
             table, n, s = _decode_records(path, [data[a:b] for a, b in chunk.tolist()],
                                           first, model, since, notes, other)
@@ -330,12 +330,11 @@ class _Irregular(Exception):
 
 def _varint(buf: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The varints starting at ``pos`` (int64 array) and the positions after them."""
-    if pos.size and int(pos.max()) >= buf.size:
-        raise _Irregular("a field runs past its record")
-    byte = buf[pos]
-    more = np.flatnonzero(byte >= 0x80)
-    if not more.size:  # the common case: every varint is one byte
+    byte = buf[pos]  # IndexError past the buffer: the caller decodes record by record
+    high = byte >= 0x80
+    if not high.any():  # the common case: every varint is one byte
         return byte.astype(np.int64), pos + 1
+    more = np.flatnonzero(high)
     value = (byte & 0x7F).astype(np.uint64)
     after = pos + 1
     shift = 7
@@ -343,8 +342,6 @@ def _varint(buf: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if shift > 63:
             raise _Irregular("a varint longer than 10 bytes")
         at = after[more]
-        if int(at.max()) >= buf.size:
-            raise _Irregular("a varint runs past its record")
         byte = buf[at]
         value[more] |= (byte & 0x7F).astype(np.uint64) << np.uint64(shift)
         after[more] = at + 1
@@ -422,6 +419,29 @@ def _fields(buf: np.ndarray, start: np.ndarray, end: np.ndarray) -> _Fields:
     return _Fields(*(np.concatenate(col) for col in zip(*parts, strict=True)))
 
 
+def _entries(buf: np.ndarray, start: np.ndarray, end: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """Map entries laid out as protobuf writes them — the key (field 1, under 128 bytes)
+    then the value (field 2), nothing else — read without the general parser: (key start,
+    key end, value start, value end), or None when any entry is laid out otherwise."""
+    if not start.size or int(start.max()) + 2 > buf.size:
+        return None
+    if np.any(buf[start] != 0x0A):
+        return None
+    klen = buf[start + 1].astype(np.int64)
+    if np.any(klen >= 0x80):
+        return None
+    k_start = start + 2
+    k_end = k_start + klen
+    if np.any(k_end + 2 > end) or np.any(buf[k_end] != 0x12):
+        return None
+    vlen, t_start = _varint(buf, k_end + 1)
+    t_end = t_start + vlen
+    if np.any(t_end != end):
+        return None
+    return k_start, k_end, t_start, t_end
+
+
 def _one(fields: _Fields, messages: int, number: int, wire: int = 2
          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The last occurrence (proto semantics for a singular field) of a field in each message:
@@ -446,11 +466,32 @@ def _gather(buf: np.ndarray, start: np.ndarray, end: np.ndarray
     np.cumsum(lengths, out=offsets[1:])
     total = int(offsets[-1])
     if lengths.size and np.all(lengths == lengths[0]):
-        width = int(lengths[0])
-        idx = (start[:, None] + np.arange(width)).reshape(-1)
-    else:
-        idx = np.repeat(start - offsets[:-1], lengths) + np.arange(total)
+        return _rows(buf, start, int(lengths[0])).reshape(-1), offsets
+    idx = np.repeat(start - offsets[:-1], lengths) + np.arange(total)
     return buf[idx], offsets
+
+
+def _rows(buf: np.ndarray, start: np.ndarray, width: int) -> np.ndarray:
+    """The ``width`` bytes at each start, one row each (a row-wise copy out of a sliding
+    window view: no index array per byte)."""
+    if width == 0 or not start.size:
+        return np.zeros((start.size, width), np.uint8)
+    if int(start.max()) + width > buf.size:
+        raise _Irregular("a field runs past the file")
+    return np.lib.stride_tricks.sliding_window_view(buf, width)[start]
+
+
+def _text(buf: np.ndarray, start: np.ndarray, end: np.ndarray) -> pa.Array:
+    """Strings of the ranges; one repeated value when every range holds the same bytes (a
+    model name, a signature)."""
+    if start.size and np.all(end - start == end[0] - start[0]):
+        first = buf[start[0]:end[0]].tobytes()
+        if _same_head(buf, start, end, first):
+            try:
+                return pa.repeat(pa.scalar(first.decode("utf-8"), pa.string()), start.size)
+            except UnicodeDecodeError as err:
+                raise _Irregular("text that is not UTF-8") from err
+    return _strings(buf, start, end)
 
 
 def _strings(buf: np.ndarray, start: np.ndarray, end: np.ndarray) -> pa.Array:
@@ -483,8 +524,8 @@ def _decode_vectorised(buf: np.ndarray, bounds: np.ndarray, model: str | None,
     got = meta.of(_META_TIME, 0)
     stamps[got.msg] = got.value
     spec = _fields(buf, s_start, s_end)
-    names = _strings(buf, *_one(spec, records, _SPEC_NAME)[1:])
-    signatures = _strings(buf, *_one(spec, records, _SPEC_SIGNATURE)[1:])
+    names = _text(buf, *_one(spec, records, _SPEC_NAME)[1:])
+    signatures = _text(buf, *_one(spec, records, _SPEC_SIGNATURE)[1:])
     has_version, v_start, v_end = _one(spec, records, _SPEC_VERSION)
     versions = np.zeros(records, np.int64)
     if has_version.any():
@@ -510,11 +551,15 @@ def _decode_vectorised(buf: np.ndarray, bounds: np.ndarray, model: str | None,
     plog = _fields(buf, p_start[rec], p_end[rec])
     _, r_start, r_end = _one(plog, rec.size, _PREDICT_REQUEST)
     request = _fields(buf, r_start, r_end).of(_REQUEST_INPUTS)
-    entries = _fields(buf, request.start, request.end)
-    key_present, k_start, k_end = _one(entries, request.msg.size, 1)
-    has_value, t_start, t_end = _one(entries, request.msg.size, 2)
-    if not np.all(key_present & has_value):
-        raise _Irregular("an input without a name or a tensor")
+    got_entries = _entries(buf, request.start, request.end)
+    if got_entries is None:
+        entries = _fields(buf, request.start, request.end)
+        key_present, k_start, k_end = _one(entries, request.msg.size, 1)
+        has_value, t_start, t_end = _one(entries, request.msg.size, 2)
+        if not np.all(key_present & has_value):
+            raise _Irregular("an input without a name or a tensor")
+    else:
+        k_start, k_end, t_start, t_end = got_entries
     keys = _strings(buf, k_start, k_end).dictionary_encode()
     key_of = keys.indices.to_numpy(zero_copy_only=False)
     key_names = keys.dictionary.to_pylist()
@@ -693,11 +738,10 @@ def _same_head(buf: np.ndarray, start: np.ndarray, end: np.ndarray, head: bytes,
     """Whether every range begins with ``head`` (and is at least ``least`` bytes long)."""
     if np.any(end - start < (least or len(head))):
         return False
-    want = np.frombuffer(head, dtype=np.uint8)
     step = 1 << 16
     for i in range(0, start.size, step):
-        got = buf[start[i:i + step, None] + np.arange(len(head))]
-        if not np.array_equal(got, np.broadcast_to(want, got.shape)):
+        got = _rows(buf, start[i:i + step], len(head))
+        if got.tobytes() != head * got.shape[0]:
             return False
     return True
 
