@@ -211,3 +211,24 @@ def test_the_export_records_the_schemas_ranges_of_numeric_features():
                                      Feature("shop", "string", kind="categorical")))
     assert schema_ranges(schema, info) == {"amount_eur": (0.0, 2500.0), "hour": (0.0, 23.0)}
     assert schema_ranges(None, info) == {}
+
+
+def test_allow_non_finite_lets_nan_in_but_never_answers_a_nan_score(tmp_path, exports):
+    """The server option reaches the front ends: NaN passes the input check (the demo model's
+    ReLUs turn it into a finite score, which is answered), while a NaN score still is not."""
+    from tests.serving.conftest import new_repository
+    from workbench.serving.process import start_local, stop
+
+    repo = new_repository(tmp_path / "serving", exports)
+    handle = start_local(repo, rest_port=0, grpc_port=0, batching=False,
+                         allow_non_finite=True)
+    try:
+        status, doc = _post(handle, _instance(x0="NaN"))
+        assert status == 200 and math.isfinite(doc["predictions"][0]["probabilities"][0])
+        text = json.dumps({"signature_name": "classify",
+                           "examples": [{**rows(1)[0], "x2": "@"}]}).replace('"@"', "NaN")
+        assert _post(handle, text.encode(), f"/v1/models/{MODEL}:classify")[0] == 200
+        status, doc = _post(handle, _instance(**{k: "3e38" for k in NUMERIC}))
+        assert status == 400 and "output 'probabilities'" in doc["error"], doc
+    finally:
+        stop(repo)
