@@ -7,13 +7,16 @@ foreground until stopped.
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import nbformat
@@ -57,14 +60,35 @@ def web_diff(d: NotebookDiff, a_id: str, b_id: str, folder: Path, *, port: int =
 def serve_web_diff(d: NotebookDiff, a_id: str, b_id: str, *, port: int = 0,
                    open_browser: bool = True,
                    on_url: Callable[[str], None] | None = None) -> int:
-    """Serve the diff until interrupted; returns the server's exit code."""
+    """Serve the diff until interrupted (Ctrl-C or SIGTERM: the server is stopped and its
+    folder removed, exit code 0); returns the server's exit code if it ends by itself."""
     with tempfile.TemporaryDirectory(prefix="workbench-diff-") as tmp:
         cmd = web_diff(d, a_id, b_id, Path(tmp), port=port, open_browser=open_browser)
-        if on_url is not None:
-            on_url(cmd.url)
         proc = subprocess.Popen(cmd.argv)
+        previous = _interrupt_on_sigterm()
         try:
+            if on_url is not None:
+                on_url(cmd.url)
             return proc.wait()
         except KeyboardInterrupt:
             proc.terminate()
-            return proc.wait()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            return 0
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt_on_sigterm() -> Any:
+    """SIGTERM raises KeyboardInterrupt (as Ctrl-C does), so a terminated command still stops
+    its server and removes its folder; the previous handler, or None off the main thread."""
+    def interrupt(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, interrupt)
