@@ -50,6 +50,9 @@ def test_runs_view_diffs_the_two_picked_runs(tmp_path: Path) -> None:
     assert view.diff_state == "" and view.diff_html == ""
     view.compare = "no-such-run"
     assert view.diff_state == "error" and "no-such-run" in view.diff_html
+    # the page's address (?run=B&compare=A) gives the same diff from the start
+    linked = RunsView(store, selected=b.id, compare=a.id)
+    assert linked.diff_state == "done" and linked.diff_html == html
 
 
 def test_report_button_builds_the_run_report_on_its_message(tmp_path: Path,
