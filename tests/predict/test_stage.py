@@ -21,7 +21,7 @@ OPTIONAL = Pipeline.optional_stages()
 
 def test_the_stage_is_optional_and_listed_by_name_in_workbench_yaml(tmp_path: Path) -> None:
     assert "07_bulk_inference" not in Pipeline.default().names
-    assert [s.name for s in OPTIONAL] == ["07_bulk_inference"]
+    assert [s.name for s in OPTIONAL] == ["02_tune", "07_bulk_inference"]
     (tmp_path / "workbench.yaml").write_text(
         "stages: [01_data_validation, 02_train, 03_evaluate, 04_export,\n"
         "         {name: 07_bulk_inference, parameters: {output_format: csv}}]\n")

@@ -169,6 +169,9 @@ def train(step: Step, params: TrainParams | None = None, *,
     if not step.computing:
         return TrainResult(step.load("model_info"), step.load("history"), step.path("model"))
     params = params or TrainParams()
+    from workbench.tune.stage import apply_tuning
+
+    params, tuning = apply_tuning(step, params)  # the run's 02_tune/best_hparams, when present
     inputs = load_inputs(step, params)
     card = inputs.card
     task, label = card["task"], card["label"]
@@ -185,6 +188,8 @@ def train(step: Step, params: TrainParams | None = None, *,
                  log_dir=step.tensorboard_dir, backup_dir=backup,
                  label_stats=inputs.label_stats, on_epoch=on_epoch)
     info = model_info(inputs, classes, params, result, len(y))
+    if tuning is not None:
+        info["tuning"] = tuning  # which values came from 02_tune
     path = save_model(step, result.model)
     step.save("model_info", info)
     step.save("history", result.history)
@@ -196,5 +201,6 @@ def train(step: Step, params: TrainParams | None = None, *,
     step.log_metrics({f"train_{k}" if not k.startswith("val_") else k: v
                       for k, v in last.items()},
                      epochs_run=result.history["epochs_run"], train_seconds=result.seconds,
-                     features=len(inputs.plan.features))
+                     features=len(inputs.plan.features),
+                     **({"tuned": sorted(tuning["values"])} if tuning is not None else {}))
     return TrainResult(info, result.history, path, result.model)
