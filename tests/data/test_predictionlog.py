@@ -188,5 +188,5 @@ def test_empty_folders_and_other_models_are_refused_naming_both_models(tmp_path)
            [encode_predict_log(_entry(_inputs(1, i), 1, model="churn")) for i in range(4)])
     with pytest.raises(DataError) as err:
         pl.read_request_logs(tmp_path / "churn", model=MODEL, model_fix="serving_model={}")
-    assert "hold no requests of model 'fraud'; they are of model 'churn' (4)" in err.value.message
+    assert "hold no requests of model 'fraud'; they are of model 'churn', not of 'fraud'" in err.value.message
     assert "serving_model=churn" in err.value.hint

@@ -329,3 +329,44 @@ def test_the_record_bytes_stay_what_the_server_wrote_before():
         "5ce26478aeadd277b71ee8d10099c0784fc9198cecf59d2e24f28718eb15ee63",
         "eff6b2e38ff793eefb16671ff2fa4b58d5732cd00aa684d4d64b801726427315",
     ]
+
+
+def test_monitor_says_what_stage_01_says_of_bad_log_folders(project):
+    """An empty folder, logs of another model and a record cut short: the command's messages
+    are the reader's, which stage 01 shows too (tests/data/test_stage.py)."""
+    from workbench.serving.repository import Repository
+
+    run_id = _training_run(project, rows(300, seed=0))
+    repo = Repository(project / "serving")
+    repo.init()
+    cfg = repo.read_config()
+    cfg.model_config_list.config.add().CopyFrom(model_config(MODEL, str(repo.base_path(MODEL))))
+    repo.write_config(cfg)
+    (project / "empty").mkdir()
+    churn = project / "churn-logs" / "churn"
+    logs = RequestLogs()
+    logs.configure(_config(churn, model="churn"))
+    _offer(logs, rows(10), model="churn")
+    logs.close()
+    _, prefix = _logged(project, rows(20))
+    for index in prefix.parent.glob("*.parquet"):
+        index.unlink()
+    (path,) = log_files(prefix)
+    path.write_bytes(path.read_bytes()[:-30])
+
+    def monitor(logs_dir: Path):
+        return run_workbench("monitor", "--model", MODEL, "--run", run_id, "--repository",
+                             str(repo.root), "--logs", str(logs_dir), "--json", cwd=project)
+
+    out = monitor(project / "empty")
+    assert out.code == 1 and f"no request log files under {project / 'empty'}" in out.err
+    out = monitor(churn.parent)
+    assert out.code == 1, out.text
+    assert "hold no requests of model 'fraud'; they are of model 'churn', not of 'fraud'" in out.err and "--model churn" in out.err
+    out = monitor(prefix.parent)
+    assert out.code in (0, 3), out.text
+    import json
+
+    report = json.loads(out.out)
+    assert report["instances"] == 18 and report["skipped_records"] == 1
+    assert any("cut short after 9 records" in n for n in report["notes"]), report["notes"]

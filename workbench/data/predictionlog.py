@@ -80,7 +80,8 @@ class RequestLog:
     records: int
     notes: list[str] = field(default_factory=list)
     skipped: int = 0  # records skipped: cut short or not a PredictionLog
-    other_models: dict[str, int] = field(default_factory=dict)  # model: records left out
+    # model: its records left out (instances, for files read from their Parquet index)
+    other_models: dict[str, int] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:
@@ -196,8 +197,8 @@ def read_request_logs(where: str | os.PathLike[str], *, model: str | None = None
         if table is not None and table.num_rows:
             tables.append(table)
     if other:
-        notes.append(f"{sum(other.values()):,} logged requests of models other than "
-                     f"'{model}' were left out ({_models(other)})")
+        notes.append(f"{sum(other.values()):,} logged requests or instances of models "
+                     f"other than '{model}' were left out ({_models(other)})")
     if not tables:
         of = (f"; they are of {_models(other)}, not of '{model}'" if other and model else "")
         raise DataError(f"the request logs under {where} hold no requests"
@@ -214,7 +215,7 @@ def read_request_logs(where: str | os.PathLike[str], *, model: str | None = None
 
 
 def _models(counts: collections.Counter[str]) -> str:
-    shown = ", ".join(f"'{m}' ({n:,})" for m, n in counts.most_common(3))
+    shown = ", ".join(f"'{m}'" for m, _ in counts.most_common(3))
     more = len(counts) - 3
     return f"model{'s' if len(counts) > 1 else ''} {shown}" + (f" and {more} more"
                                                               if more > 0 else "")

@@ -128,7 +128,8 @@ class MonitorReport:
     def to_dict(self) -> dict[str, Any]:
         return {"model": self.model, "run": self.reference.run_id,
                 "version": self.reference.version, "instances": self.logs.rows,
-                "records": self.logs.records, "previous_instances": self.previous_rows,
+                "records": self.logs.records, "skipped_records": self.logs.skipped,
+                "previous_instances": self.previous_rows,
                 "passed": self.passed,
                 "findings": [{"feature": f.feature, "type": f.type, "severity": f.severity,
                               "sentence": f.sentence()} for f in self.findings],
