@@ -527,20 +527,24 @@ def _index_table(f: _File, model: str) -> pa.Table:
 
 def _flat_column(batches: list[tuple[Any, ...]], name: str, rows: int) -> pa.Array | None:
     """The common case in one concatenation: every request has the input as one value per
-    instance (shape ``[n]`` or ``[n, 1]``) of one dtype. None: the general path decides."""
-    arrays = []
-    for inputs, n, *_ in batches:
-        a = inputs.get(name)
-        if type(a) is not np.ndarray or a.shape not in ((n,), (n, 1)):
-            return None
-        arrays.append(a)
-    if len({a.dtype for a in arrays}) != 1:
+    instance (shape ``[n]`` or ``[n, 1]``). None: the general path decides."""
+    try:
+        arrays = [b[0][name] for b in batches]
+        flat = np.concatenate(arrays)
+    except (KeyError, ValueError, TypeError):  # missing in a request, scalars, ragged ranks
         return None
-    flat = np.concatenate([a.reshape(-1) for a in arrays])
+    if flat.shape[0] != rows or not (flat.ndim == 1 or flat.shape[1:] == (1,)):
+        return None
+    if [len(a) for a in arrays] != [b[1] for b in batches]:
+        return None
+    flat = flat.reshape(-1)
     if flat.dtype != object:
         return pa.array(flat)
     values = flat.tolist()
-    if not all(type(v) is bytes for v in values):
+    kinds = set(map(type, values))
+    if kinds == {str}:
+        return pa.array(values, type=pa.string())
+    if kinds != {bytes}:
         return None
     try:
         return pa.array(values, type=pa.binary()).cast(pa.string())
