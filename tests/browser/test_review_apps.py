@@ -95,8 +95,8 @@ def test_runs_page_shows_the_diff_of_two_picked_runs(site, two_runs, app_page):
     # "clear" drops the second run, from the page and the address (that the address opens
     # the diff directly is tests/report/test_review_widgets.py's: a page costs a kernel)
     page.click(".wb-diff-clear")
-    page.wait_for_function("!new URLSearchParams(location.search).has('compare')")
-    assert page.locator(".wb-runs-diff .wb-diff").count() == 0
+    page.locator(".wb-runs-diff .wb-diff").wait_for(state="detached")  # Python's answer
+    assert "compare" not in parse_qs(urlparse(page.url).query)
 
 
 def test_stage_view_downloads_the_run_report(site, two_runs, app_page, tmp_path):
