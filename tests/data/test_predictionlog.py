@@ -30,7 +30,7 @@ def _inputs(n: int, seed: int) -> dict:
             "count": rng.integers(0, 9, size=(n, 1)).astype(np.int64),
             "ratio": rng.normal(size=n),  # float64
             "flag": rng.random(n) > 0.5,
-            "country": np.array([["de", "fr", "ü-land"][(i + seed) % 3] for i in range(n)],
+            "country": np.array([["de", "fr", "ü-land", "a country name longer than 16"][(i + seed) % 4] for i in range(n)],
                                 dtype=object)}
 
 

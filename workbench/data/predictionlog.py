@@ -467,9 +467,23 @@ def _gather(buf: np.ndarray, start: np.ndarray, end: np.ndarray
     np.cumsum(lengths, out=offsets[1:])
     total = int(offsets[-1])
     if lengths.size and np.all(lengths == lengths[0]):
-        return _rows(buf, start, int(lengths[0])).reshape(-1), offsets
+        width = int(lengths[0])
+        if width in (1, 2, 4, 8) and int(start.max()) + width <= buf.size:
+            return _words(buf, width)[start].view(np.uint8), offsets
+        return _rows(buf, start, width).reshape(-1), offsets
+    if start.size and int(lengths.max()) <= 8 and int(start.max()) + 8 <= buf.size:
+        # short strings (country codes, channels): one 8-byte load each, the bytes kept
+        keep = np.arange(8) < lengths[:, None]
+        return _words(buf, 8)[start].view(np.uint8).reshape(-1, 8)[keep], offsets
     idx = np.repeat(start - offsets[:-1], lengths) + np.arange(total)
     return buf[idx], offsets
+
+
+def _words(buf: np.ndarray, width: int) -> np.ndarray:
+    """``buf`` as little-endian unsigned integers of ``width`` bytes starting at every byte
+    (a view: reading one is an unaligned load)."""
+    return np.ndarray(shape=(buf.size - width + 1,), dtype=f"<u{width}", buffer=buf,
+                      strides=(1,))
 
 
 def _rows(buf: np.ndarray, start: np.ndarray, width: int) -> np.ndarray:
@@ -739,6 +753,15 @@ def _same_head(buf: np.ndarray, start: np.ndarray, end: np.ndarray, head: bytes,
     """Whether every range begins with ``head`` (and is at least ``least`` bytes long)."""
     if np.any(end - start < (least or len(head))):
         return False
+    size = len(head)
+    if size >= 4 and int(start.max()) + size <= buf.size:
+        width = 8 if size >= 8 else 4
+        words = _words(buf, width)
+        at = list(range(0, size - width + 1, width))
+        if at[-1] != size - width:
+            at.append(size - width)  # the last word overlaps the one before
+        return all(not np.any(words[start + o] != int.from_bytes(head[o:o + width], "little"))
+                   for o in at)
     step = 1 << 16
     for i in range(0, start.size, step):
         got = _rows(buf, start[i:i + step], len(head))
