@@ -792,8 +792,8 @@ def _numeric_values(buf: np.ndarray, content: _Fields, packed: dict[int, _Fields
     end = np.full(want.size, -1, np.int64)
     for src in sources:
         at = rank_of[src.msg]
-        at = at[at >= 0]
-        hit = rank_of[src.msg] >= 0
+        hit = at >= 0
+        at = at[hit]
         if np.any(end[at] >= 0):
             raise _Irregular("a tensor with its values in two fields")
         start[at] = src.start[hit]
