@@ -152,18 +152,28 @@ def _listening(port: int) -> list[str]:
     return found
 
 
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
 def _web_diff(two_runs, log: Path) -> tuple[subprocess.Popen, int, str, Path]:
     """`workbench diff A B --web --step train` started; its process, port, URL and folder."""
     port = free_port()
     env = {**os.environ, "WORKBENCH_HOME": str(two_runs.root)}
     with open(log, "wb") as fh:
+        # its own process group, so a failed test can end the command and nbdime's server
         proc = subprocess.Popen([WORKBENCH, "diff", two_runs.a, two_runs.b, "--web", "--step",
                                  "train", "--no-browser", "--port", str(port)],
-                                cwd=two_runs.root, env=env, stdout=fh, stderr=subprocess.STDOUT)
+                                cwd=two_runs.root, env=env, stdout=fh, stderr=subprocess.STDOUT,
+                                start_new_session=True)
     try:
         _wait_port(port, proc, log)
     except AssertionError:
-        proc.kill()
+        _kill_group(proc)
         raise
     url = re.search(r"at (http://\S+)", log.read_text()).group(1)
     return proc, port, url, Path(parse_qs(urlparse(url).query)["base"][0]).parent
@@ -199,9 +209,10 @@ def test_web_diff_serves_cells_on_loopback_only_and_stops_cleanly(two_runs, brow
         assert _stop(proc, signal.SIGINT) == 0, log.read_text()[-2000:]  # Ctrl-C
         assert _listening(port) == [], "the nbdime server outlived the command"
         assert not folder.exists(), "the diff's temporary folder is left behind"
+        said = log.read_text()
+        assert "browser" not in said.replace("--no-browser", ""), said  # quiet: none asked
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        _kill_group(proc)
 
 
 def test_web_diff_stops_cleanly_when_terminated(two_runs, tmp_path):
@@ -211,8 +222,7 @@ def test_web_diff_stops_cleanly_when_terminated(two_runs, tmp_path):
         assert _stop(proc, signal.SIGTERM) == 0, log.read_text()[-2000:]
         assert _listening(port) == [] and not folder.exists()
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        _kill_group(proc)
 
 
 def _post(url: str, token: str, body: dict) -> dict:

@@ -7,6 +7,7 @@ foreground until stopped.
 
 from __future__ import annotations
 
+import shlex
 import signal
 import socket
 import subprocess
@@ -24,6 +25,12 @@ import nbformat
 from workbench.review.nbdiff import NotebookDiff
 
 __all__ = ["WebDiff", "free_port", "serve_web_diff", "web_diff"]
+
+
+#: nbdime opens a browser whenever it serves; without one wanted, a command that does nothing
+#: stands in (Python's ``webbrowser`` runs a name holding ``%s`` as a command line), so it
+#: neither opens one nor warns that none was found
+_NO_BROWSER = shlex.join([sys.executable, "-c", "pass"]) + " %s"
 
 
 def free_port() -> int:
@@ -51,7 +58,7 @@ def web_diff(d: NotebookDiff, a_id: str, b_id: str, folder: Path, *, port: int =
         names.append(name)
     argv = [sys.executable, "-m", "nbdime", "diff-web", "--ip", "127.0.0.1", "--port", str(port),
             "--workdirectory", str(folder), "--log-level", "WARN",
-            *([] if open_browser else ["--browser", "disable"]),
+            *([] if open_browser else ["--browser", _NO_BROWSER]),
             *(str(folder / n) for n in names)]
     query = urlencode({"base": str(folder / names[0]), "remote": str(folder / names[1])})
     return WebDiff(argv, f"http://127.0.0.1:{port}/diff?{query}", folder)
