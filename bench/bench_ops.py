@@ -25,9 +25,13 @@ BENCH = "ops"
 MODEL = "fraud"
 
 
-def _throughput(seconds: float, rounds: int = 4) -> tuple[list[float], list[float], int]:
+def _throughput(seconds: float, rounds: int = 4
+                ) -> tuple[list[float], list[float], int, dict[bool, float]]:
     """REST req/s with request logging off and at 100 %, ``rounds`` pairs in ABBA order
-    (off-on, on-off, …) so a machine shared with other work drifts into both alike."""
+    (off-on, on-off, …) so a machine shared with other work drifts into both alike; and the
+    server process's CPU microseconds per request, off and on."""
+    import psutil
+
     from tests.serving.demo_model import export, rows
     from workbench.serving.control import Controller
     from workbench.serving.loadtest import rest_load
@@ -57,21 +61,27 @@ def _throughput(seconds: float, rounds: int = 4) -> tuple[list[float], list[floa
                 rest_load(url, body, concurrency=1, seconds=0.5)
 
         off, on = [], []
+        cpu = {False: 0.0, True: 0.0}
+        served = {False: 0, True: 0}
+        server = psutil.Process(handle.pid)
         state = False
         for i in range(rounds):
             for want in ((False, True) if i % 2 == 0 else (True, False)):
                 if want != state:
                     logging(want)
                     state = want
-                result = rest_load(url, body, concurrency=32, seconds=seconds).throughput
-                (on if want else off).append(result)
+                before = sum(server.cpu_times()[:2])
+                result = rest_load(url, body, concurrency=32, seconds=seconds)
+                cpu[want] += sum(server.cpu_times()[:2]) - before
+                served[want] += result.requests
+                (on if want else off).append(result.throughput)
         dropped = 0
         for line in handle.rest().metrics().splitlines():
             if line.startswith("workbench_request_log_dropped{"):
                 dropped += int(float(line.rsplit(" ", 1)[1]))
     finally:
         stop(repo)
-    return off, on, dropped
+    return off, on, dropped, {k: cpu[k] / max(served[k], 1) * 1e6 for k in cpu}
 
 
 def _writer_cost(records: int = 20_000) -> tuple[float, float, float]:
@@ -190,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--logging-only", action="store_true",
                    help="only the REST throughput with request logging off and at 100 %%")
     a = p.parse_args(argv)
-    off, on, dropped = _throughput(a.seconds, a.rounds)
+    off, on, dropped, cpu = _throughput(a.seconds, a.rounds)
     # the figure: the median of the rounds' on/off ratios (one noisy round does not decide)
     ratios = sorted(b / a for a, b in zip(off, on, strict=True))
     median = statistics.median(ratios)
@@ -199,6 +209,9 @@ def main(argv: list[str] | None = None) -> int:
          unit="req/s", target=">= 0.9x logging off (median of the rounds)", ok=median >= 0.9,
          median_round_ratio=round(median, 4), round_ratios=[round(r, 3) for r in ratios],
          rounds=a.rounds, seconds=a.seconds, dropped_records=dropped)
+    emit(BENCH, "server_cpu_us_per_request_logging_100pct", workbench=cpu[True],
+         peer=cpu[False], peer_name="same server, request logging off", unit="us",
+         target=None, ok=None)
     ours, index, peer = _writer_cost()
     emit(BENCH, "request_log_writer_cpu_us_per_record", workbench=ours, peer=peer,
          peer_name="the same PredictionLog built with the protobuf API, written", unit="us",
