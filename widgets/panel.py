@@ -10,7 +10,11 @@ import traitlets
 
 from workbench.widgets._base import WorkbenchWidget
 
-__all__ = ["HtmlPanel"]
+__all__ = ["DOCUMENT", "Document", "HtmlPanel"]
+
+#: the output metadata by which the site's template draws an output on the server (see
+#: :class:`Document`)
+DOCUMENT = {"workbench": "document"}
 
 
 class HtmlPanel(WorkbenchWidget):
@@ -25,3 +29,23 @@ class HtmlPanel(WorkbenchWidget):
 
     def static_html(self) -> str:
         return f"<div class='wb wb-panel'>{self.html}</div>"
+
+
+class Document:
+    """A page that is a document (home, overview, model card, data quality): the same HTML as
+    an :class:`HtmlPanel`, displayed as an HTML output marked :data:`DOCUMENT`. The site's
+    Voila template writes such an output into the page as it streams from the server, so the
+    reader sees it before Voila's JavaScript (some 5 MB) has loaded and connected to the
+    kernel; a widget would show only then. Nothing is lost: a panel's view only sets its HTML.
+    Its stylesheets come inline, as a widget's come with its view."""
+
+    def __init__(self, html: str, *, kind: str = "") -> None:
+        self.html = html
+        self.kind = kind
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        from workbench.widgets._base import esc
+
+        page = (f"<style>{HtmlPanel._css}</style><div class='wb wb-panel wb-document' "
+                f"data-kind='{esc(self.kind)}'>{self.html}</div>")
+        return {"text/html": page, "text/plain": f"<{self.kind} page>"}, dict(DOCUMENT)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from workbench.apps.html import esc
 from workbench.apps.page import PageProblem
-from workbench.widgets.panel import HtmlPanel
+from workbench.widgets.panel import Document, HtmlPanel
 
 __all__ = ["data_quality_page", "home_page", "model_card_page", "overview_page", "preheated",
            "preload_tryout",
@@ -14,14 +14,14 @@ __all__ = ["data_quality_page", "home_page", "model_card_page", "overview_page",
            "try_page"]
 
 
-def _guarded(kind: str, build, query: str | None) -> HtmlPanel:  # noqa: ANN001
+def _guarded(kind: str, build, query: str | None) -> Document:  # noqa: ANN001
     try:
-        return HtmlPanel(build(query), kind=kind)
+        return Document(build(query), kind=kind)
     except PageProblem as problem:
-        return HtmlPanel(problem.html(), kind="problem")
+        return Document(problem.html(), kind="problem")
 
 
-def home_page(query: str | None = None) -> HtmlPanel:
+def home_page(query: str | None = None) -> Document:
     from workbench.apps.home import home_html
 
     return _guarded("home", home_html, query)
@@ -46,13 +46,13 @@ def stage_page(query: str | None = None) -> None:
     run_cells(view, get_ipython(), display, Markdown)
 
 
-def overview_page(query: str | None = None) -> HtmlPanel:
+def overview_page(query: str | None = None) -> Document:
     from workbench.apps.overview import overview_html
 
     return _guarded("overview", overview_html, query)
 
 
-def model_card_page(query: str | None = None) -> HtmlPanel:
+def model_card_page(query: str | None = None) -> Document:
     from workbench.apps.card_page import model_card_html
 
     return _guarded("model_card", model_card_html, query)
@@ -92,7 +92,7 @@ def try_page(query: str | None = None, preloaded: object | None = None) -> objec
     return VBox([HtmlPanel(run_banner(page), kind="banner"), TryModelView(tryout)])
 
 
-def data_quality_page(query: str | None = None) -> HtmlPanel:
+def data_quality_page(query: str | None = None) -> Document:
     from workbench.apps.quality import quality_html
 
     return _guarded("data_quality", quality_html, query)
