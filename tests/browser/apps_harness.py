@@ -23,9 +23,11 @@ def free_port() -> int:
 
 
 class Site:
-    def __init__(self, project: Path, log: Path, *, token: str | None = None) -> None:
+    def __init__(self, project: Path, log: Path, *, token: str | None = None,
+                 pool_size: int = 1) -> None:
         self.port = free_port()
-        cmd = site_command(port=self.port, project=Project.load(project), token=token)
+        cmd = site_command(port=self.port, project=Project.load(project), token=token,
+                           pool_size=pool_size)
         self.base = f"http://127.0.0.1:{self.port}/"
         self.token = cmd.token
         self.log = log
@@ -53,6 +55,20 @@ class Site:
             time.sleep(0.5)
         raise TimeoutError(f"kernel pools not filled within {timeout} s: "
                            f"{sorted(wanted - filled)}")
+
+    def wait_listening(self, timeout: float = 120) -> None:
+        """Until the server accepts connections (a site without preheated kernels)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the site exited with {self.proc.returncode}:\n"
+                                   + self.log.read_text(errors="replace")[-3000:])
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise TimeoutError(f"the site did not listen on {self.port} within {timeout} s")
 
     def wait_pool(self, notebook: str, fills: int, timeout: float = 120) -> None:
         """Until ``notebook``'s kernel has been preheated ``fills`` times (a refill after a
