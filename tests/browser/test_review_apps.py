@@ -51,10 +51,13 @@ def site(two_runs, tmp_path_factory):
     open few pages; preheating every app would cost more than it saves)."""
     from workbench.apps.site import site_command
     from workbench.project import Project
+    from workbench.report.cache import CACHE_ENV
 
     port = free_port()
     cmd = site_command(port=port, project=Project.load(two_runs.root), pool_size=0)
-    log = tmp_path_factory.mktemp("review-site") / "site.log"
+    folder = tmp_path_factory.mktemp("review-site")
+    cmd.env[CACHE_ENV] = str(folder / "reports")  # the reports the stage views hand out
+    log = folder / "site.log"
     with open(log, "wb") as fh:
         proc = subprocess.Popen(cmd.argv, env=cmd.env, cwd=two_runs.root, stdout=fh,
                                 stderr=subprocess.STDOUT)
@@ -113,6 +116,8 @@ def test_stage_view_downloads_the_run_report(site, two_runs, app_page, tmp_path)
     dl.value.save_as(report)
     page.wait_for_selector(".wb-report-download[data-state=ready]")
     assert "KiB (built in" in page.inner_text(".wb-report-status")
+    cached = list(Path(site[1].env["WORKBENCH_REPORT_CACHE"]).glob(f"report_{run}_*.html"))
+    assert len(cached) == 1 and cached[0].read_bytes() == report.read_bytes()
     # built once: the second click is served from the cache
     with page.expect_download(timeout=60_000) as dl2:
         page.click(".wb-report-button")
