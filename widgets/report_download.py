@@ -42,8 +42,11 @@ class ReportDownload(WorkbenchWidget):
         try:
             report, cached = cached_report(self._run)
             data = report.path.read_bytes()
-        except (WorkbenchError, OSError) as err:
-            log.warning("report of run %s: %s", self._run.id, err)
+        except Exception as err:  # noqa: BLE001 - the page says why instead of waiting forever
+            if isinstance(err, (WorkbenchError, OSError)):
+                log.warning("report of run %s: %s", self._run.id, err)
+            else:
+                log.exception("report of run %s", self._run.id)
             self.state, self.message = "error", f"The report could not be built: {err}"
             return
         self.send({"event": "report", "name": self.filename, "bytes": len(data)},

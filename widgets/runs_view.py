@@ -4,6 +4,7 @@ the summary in order of importance, then each step's notebook diff)."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,8 @@ from workbench.runs.store import RunStore
 from workbench.widgets._base import WorkbenchWidget, esc
 
 __all__ = ["RunsView"]
+
+log = logging.getLogger(__name__)
 
 
 class RunsView(WorkbenchWidget):
@@ -67,7 +70,9 @@ class RunsView(WorkbenchWidget):
         self.diff_state, self.diff_html = "computing", ""
         try:
             html = diff_html(self._store.open(other), self._store.open(run))
-        except WorkbenchError as err:
+        except Exception as err:  # noqa: BLE001 - the page says why instead of waiting forever
+            if not isinstance(err, WorkbenchError):
+                log.exception("diff of runs %s and %s", other, run)
             self.diff_html = (f"<div class='wb-badbox wb-diff-error'>Cannot compare run "
                               f"{esc(other)} with {esc(run)}: {esc(err)}</div>")
             self.diff_state = "error"

@@ -75,3 +75,17 @@ def test_report_button_builds_the_run_report_on_its_message(tmp_path: Path,
     assert bytes(buffers[0]).startswith(b"<!DOCTYPE html>") and run.id.encode() in buffers[0]
     button._on_message(button, {"event": "build"}, [])
     assert "(cached)" in button.message and len(sent) == 2
+
+
+def test_report_button_says_why_when_the_report_cannot_be_built(tmp_path: Path,
+                                                                monkeypatch) -> None:
+    from workbench.report.cache import CACHE_ENV
+    from workbench.widgets.report_download import ReportDownload
+
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    run = _run(RunStore(tmp_path / "runs"), 2, "0.5")
+    (run.path / "01_a" / "01_a.ipynb").write_text("{not a notebook")
+    button = ReportDownload(run)
+    button._on_message(button, {"event": "build"}, [])
+    assert button.state == "error" and button.message.startswith(
+        "The report could not be built:")
