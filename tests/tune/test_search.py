@@ -8,18 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.train.helpers import data_run, make_project, train_step
+from tests.train.helpers import train_step
 from workbench.runs.step import Step
 from workbench.tune.stage import TuneParams, tune
 
+from .conftest import SMALL
+
 pytestmark = pytest.mark.slow
-
-SMALL = {"epochs": 2, "batch_size": 64, "hidden_units": [16], "seed": 7}
-
-
-@pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory):
-    return data_run(make_project(tmp_path_factory.mktemp("tune")), rows=3000)
 
 
 def test_search_resumes_beats_the_defaults_and_train_uses_its_values(run) -> None:

@@ -104,7 +104,8 @@ def objective_for(task: str) -> tuple[str, bool]:
     return OBJECTIVES[task]
 
 
-def _oracle(algorithm: str, objective: Any, *, max_trials: int, epochs: int, seed: int) -> Any:
+def _oracle(algorithm: str, objective: Any, *, max_trials: int, epochs: int, seed: int,
+            out_of_time: Callable[[], bool]) -> Any:
     import keras_tuner as kt
 
     if algorithm == "random":
@@ -121,6 +122,8 @@ def _oracle(algorithm: str, objective: Any, *, max_trials: int, epochs: int, see
         """Trial 0 trains 02_train's own values, so the search can compare with them."""
 
         def populate_space(self, trial_id: str) -> dict[str, Any]:
+            if out_of_time():  # the minutes budget, checked where trials are made (the chief)
+                return {"status": "STOPPED", "values": None}
             response = super().populate_space(trial_id)
             if not self.trials and response.get("status") == "RUNNING":
                 defaults = self.hyperparameters.values
@@ -149,29 +152,28 @@ def run_search(trainer: Trainer, dims: Sequence[Dimension], *, task: str, algori
                              hint=f"use one of: {', '.join(ALGORITHMS)}", parameter="algorithm")
     metric, higher = objective_for(task)
     objective = kt.Objective(f"val_{metric}", "max" if higher else "min")
-    oracle = _oracle(algorithm, objective, max_trials=max_trials, epochs=epochs, seed=seed)
+    started = time.monotonic()
+    clock = {"out": False}
+
+    def out_of_time() -> bool:
+        clock["out"] = clock["out"] or spent_before + time.monotonic() - started \
+            >= max_minutes * 60
+        return clock["out"]
+
+    oracle = _oracle(algorithm, objective, max_trials=max_trials, epochs=epochs, seed=seed,
+                     out_of_time=out_of_time)
     hp = kt.HyperParameters()
     for d in dims:
         d.declare(hp)
+    defaults = dict(hp.values)  # the declared defaults: 02_train's own values
     directory.mkdir(parents=True, exist_ok=True)
     trials_log = directory / TRIALS_LOG
-    done: list[TrialRecord] = [TrialRecord(**json.loads(line)) for line in
-                               trials_log.read_text().splitlines() if line.strip()] \
-        if trials_log.exists() else []
+    done = _read_log(trials_log)
     result = SearchResult(metric, higher, algorithm, list(done), "algorithm", 0.0,
                           resumed=len(done), dims=list(dims))
-    started = time.monotonic()
     spent_before = sum(t.seconds for t in done)
 
     class StageTuner(kt.Tuner):
-        def pre_create_trial(self) -> None:
-            spent = spent_before + time.monotonic() - started
-            if spent >= max_minutes * 60:
-                result.stopped_by = "minutes"
-                self.oracle.max_trials = len(self.oracle.trials)
-            elif len(self.oracle.trials) >= max_trials:
-                result.stopped_by = "trials"
-
         def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> dict[str, float]:
             values = dict(trial.hyperparameters.values)
             finished = next((t for t in done if t.trial_id == trial.trial_id
@@ -183,7 +185,8 @@ def run_search(trainer: Trainer, dims: Sequence[Dimension], *, task: str, algori
             t0 = time.perf_counter()
             record = TrialRecord(trial.trial_id, {k: v for k, v in values.items()
                                                   if not k.startswith("tuner/")}, None,
-                                 run_epochs, 0.0, defaults=not self.oracle.start_order[:-1])
+                                 run_epochs, 0.0)
+            record.defaults = record.values == defaults
             try:
                 history = trainer(fields, options, run_epochs, trial.trial_id)
                 record.score = _score(history, metric)
@@ -199,6 +202,7 @@ def run_search(trainer: Trainer, dims: Sequence[Dimension], *, task: str, algori
             finally:
                 record.seconds = round(time.perf_counter() - t0, 3)
                 result.trials.append(record)
+                # one line per trial, appended whole: workers of a distributed search share it
                 with open(trials_log, "a", encoding="utf-8") as fh:
                     fh.write(json.dumps(asdict(record), default=str) + "\n")
                     fh.flush()
@@ -214,8 +218,33 @@ def run_search(trainer: Trainer, dims: Sequence[Dimension], *, task: str, algori
         log.info("%s", said.getvalue().strip())
     tuner.oracle.update_space(hp)
     tuner.search(verbose=0)
+    if role() == "chief":  # the workers trained the trials: their records are in the log
+        result.trials = _read_log(trials_log)
     result.seconds = spent_before + time.monotonic() - started
+    n = len({t.trial_id for t in result.trials})
+    result.stopped_by = "minutes" if clock["out"] else "trials" if n >= max_trials \
+        else "algorithm"
     return result
+
+
+def role() -> str:
+    """``"chief"`` or ``"worker"`` of a distributed search (KerasTuner's
+    ``KERASTUNER_ORACLE_IP`` / ``_PORT`` / ``KERASTUNER_TUNER_ID``), else ``"single"``."""
+    if "KERASTUNER_ORACLE_IP" not in os.environ:
+        return "single"
+    return "chief" if "chief" in os.environ.get("KERASTUNER_TUNER_ID", "") else "worker"
+
+
+def _read_log(path: Path) -> list[TrialRecord]:
+    """The finished trials of the log, the last record of each trial id, in trial order."""
+    if not path.exists():
+        return []
+    records: dict[str, TrialRecord] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            record = TrialRecord(**json.loads(line))
+            records[record.trial_id] = record
+    return sorted(records.values(), key=lambda t: t.trial_id.zfill(12))
 
 
 def _score(history: Mapping[str, Any], metric: str) -> float | None:

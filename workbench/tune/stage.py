@@ -25,12 +25,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from workbench.errors import ParameterError
 from workbench.runs.step import Step
 from workbench.tune.params import TUNE, TuneParams
 from workbench.tune.search import SearchResult, TrialRecord, run_search
 from workbench.tune.space import TRAINER_PARAMETERS, search_space, train_values
 
-__all__ = ["TuneParams", "TuneResult", "apply_tuning", "tune"]
+__all__ = ["TuneParams", "TuneResult", "apply_tuning", "tune", "work"]
 
 log = logging.getLogger(__name__)
 
@@ -57,18 +58,24 @@ def _key(step: Step, params: TuneParams, dims: list[Any]) -> str:
                           ).hexdigest()[:16]
 
 
-def tune(step: Step, params: TuneParams | None = None, *,
-         on_trial: Callable[[SearchResult], None] | None = None) -> TuneResult:
-    """Search (compute mode) or load (view mode). ``on_trial`` gets the search so far after
-    every trial (the live view)."""
-    if not step.computing:
-        return TuneResult(step.load("best_hparams"), step.load("trials"))
+@dataclass
+class _Search:
+    """What the search needs, prepared once: the space, the trainer of one trial, where the
+    oracle keeps its state."""
+
+    dims: list[Any]
+    trainer: Callable[[dict[str, Any], dict[str, Any], int, str], dict[str, Any]]
+    task: str
+    epochs: int
+    folder: Any
+
+
+def _prepare(step: Step, params: TuneParams) -> _Search:
     from workbench.train.data import check_finite, encode_labels, feature_arrays, label_classes
     from workbench.train.params import TrainParams
     from workbench.train.stage import load_inputs, positive_class
     from workbench.train.trainer import fit
 
-    params = params or TuneParams()
     base = params.train_values()
     dims = search_space(params.builder, params.search_space, base)
     inputs = load_inputs(step, TrainParams(**base))
@@ -79,8 +86,7 @@ def tune(step: Step, params: TuneParams | None = None, *,
     y = encode_labels(inputs.table, label, task, classes)
     x = feature_arrays(inputs.table, inputs.plan)
     check_finite(x, inputs.plan)
-    epochs = params.trial_epochs or params.epochs
-    folder = step.run.path / "checkpoints" / step.name / _key(step, params, dims)
+    logs = step.run.path / "tensorboard" / step.name
 
     def trainer(fields: dict[str, Any], options: dict[str, Any], trial_epochs: int,
                 trial_id: str) -> dict[str, Any]:
@@ -89,14 +95,31 @@ def tune(step: Step, params: TuneParams | None = None, *,
                                 "builder_options": {**base["builder_options"], **options}})
         result = fit(inputs.plan, x, y, task=task,
                      n_outputs=len(classes) if task == "multiclass" else 1, config=config,
-                     log_dir=step.tensorboard_dir / f"trial_{trial_id}",
-                     label_stats=inputs.label_stats)
+                     log_dir=logs / f"trial_{trial_id}", label_stats=inputs.label_stats)
         return result.history
 
-    search = run_search(trainer, dims, task=task, algorithm=params.algorithm,
-                        max_trials=params.max_trials, max_minutes=params.max_minutes,
-                        epochs=epochs, directory=folder, seed=params.seed, on_trial=on_trial)
-    best = _best_record(search, base)
+    folder = step.run.path / "checkpoints" / step.name / _key(step, params, dims)
+    return _Search(dims, trainer, task, params.trial_epochs or params.epochs, folder)
+
+
+def _search(prepared: _Search, params: TuneParams,
+            on_trial: Callable[[SearchResult], None] | None) -> SearchResult:
+    return run_search(prepared.trainer, prepared.dims, task=prepared.task,
+                      algorithm=params.algorithm, max_trials=params.max_trials,
+                      max_minutes=params.max_minutes, epochs=prepared.epochs,
+                      directory=prepared.folder, seed=params.seed, on_trial=on_trial)
+
+
+def tune(step: Step, params: TuneParams | None = None, *,
+         on_trial: Callable[[SearchResult], None] | None = None) -> TuneResult:
+    """Search (compute mode) or load (view mode). ``on_trial`` gets the search so far after
+    every trial (the live view). With KerasTuner's chief/worker variables set, this process
+    is the chief: it serves the oracle while :func:`work` processes train the trials."""
+    if not step.computing:
+        return TuneResult(step.load("best_hparams"), step.load("trials"))
+    params = params or TuneParams()
+    search = _search(_prepare(step, params), params, on_trial)
+    best = _best_record(search, params.train_values())
     trials = [asdict(t) for t in search.trials]
     step.save("best_hparams", best)
     step.save("trials", trials)
@@ -104,6 +127,20 @@ def tune(step: Step, params: TuneParams | None = None, *,
                      default_score=best["default_score"], improved=best["improved"],
                      search_seconds=round(search.seconds, 1), stopped_by=search.stopped_by)
     return TuneResult(best, trials)
+
+
+def work(step: Step, params: TuneParams) -> int:
+    """A worker of a distributed search (``KERASTUNER_TUNER_ID=tuner0`` …): train the trials
+    the chief's oracle hands out until it stops; returns how many this worker trained."""
+    from workbench.tune.search import role
+
+    if role() != "worker":
+        raise ParameterError("this process is not a worker of a distributed search",
+                             hint="set KERASTUNER_ORACLE_IP, KERASTUNER_ORACLE_PORT and "
+                             "KERASTUNER_TUNER_ID (not 'chief') as the chief's are",
+                             parameter="KERASTUNER_TUNER_ID")
+    result = _search(_prepare(step, params), params, None)
+    return len(result.trials) - result.resumed
 
 
 def _best_record(search: SearchResult, base: dict[str, Any]) -> dict[str, Any]:
