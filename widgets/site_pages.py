@@ -99,9 +99,14 @@ def data_quality_page(query: str | None = None) -> Document:
 
 
 def serving_page(query: str | None = None) -> object:
+    """The live monitor, and below it the check of what the server received against the
+    training data (computed in the background: the monitor shows at once)."""
+    from ipywidgets import VBox
+
+    from workbench.widgets.production_data import ProductionDataView
     from workbench.widgets.serving_monitor import ServingMonitorView
 
-    return ServingMonitorView()
+    return VBox([ServingMonitorView(), ProductionDataView()])
 
 
 def preheated(app: str) -> None:

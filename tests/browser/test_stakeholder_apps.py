@@ -173,14 +173,16 @@ def test_bad_run_says_so_and_links_the_runs_page(site, app_page):
 
 def test_serving_monitor_shows_traffic_during_a_short_load(site, demo, app_page):
     root, run_id = demo
+    from workbench.serving.monitor import enable_logging
     from workbench.serving.process import start_local, stop
     from workbench.serving.repository import Repository
 
     repo = Repository(root / "serving")
+    name = repo.model_names()[0]
+    enable_logging(repo, name, sampling_rate=1.0)  # the production-data check reads them
     handle = start_local(repo, rest_port=0, grpc_port=0)
     stop_load = threading.Event()
     try:
-        name = repo.model_names()[0]
         info = json.loads((root / "runs" / run_id / "02_train/model_info.json").read_text())
         instance = {f["input"]: ("x" if f["dtype"] == "string" else 1.0)
                     for f in info["features"]}
@@ -197,12 +199,21 @@ def test_serving_monitor_shows_traffic_during_a_short_load(site, demo, app_page)
         page.wait_for_function(
             "(() => { const e = document.querySelector('.wb-monitor-rate .wb-answer');"
             " return e && Number(e.dataset.rate) > 0; })()", timeout=20_000)
+        # what the server logged, checked against the training data, in sentences
+        page.click(".wb-production-check:not([disabled])", timeout=60_000)
+        page.wait_for_function(
+            "(() => { const m = document.querySelector('.wb-production-model');"
+            " return m && Number(m.dataset.instances) > 0; })()", timeout=60_000)
+        box = page.locator(".wb-production-model")
+        assert box.get_attribute("data-status") in ("ok", "problems")
+        assert "the server logged" in box.inner_text() and name in box.inner_text()
         _shot(page, "serving")
     finally:
         stop_load.set()
         if "worker" in locals():
             worker.join(timeout=10)
         stop(repo)
+        enable_logging(repo, name, sampling_rate=0)
 
 
 def test_timings_home_and_apps_render_fast_when_preheated(site, demo, browser):
