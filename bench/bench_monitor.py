@@ -6,7 +6,7 @@ the demo model's 12 inputs, 64 MB files as the server rotates them) and without 
 index the server writes beside a closed file: the reader decodes every record, as it must for
 files TF Serving wrote or files still open. Figures:
 
-* ``monitor_1m_requests_s``: wall time of the ``workbench monitor`` process (start-up, reading
+* ``monitor_1m_requests_s`` (``_200k_`` with ``--requests 200000``): wall time of the ``workbench monitor`` process (start-up, reading
   the logs, statistics, skew, gauges), beside reading the same rows from a Parquet file and
   computing their statistics with the same statistics code;
 * ``request_log_decode_1m_s``: reading the records alone, in this process, beside decoding them
@@ -123,6 +123,10 @@ def _record_by_record(files: list[Path], requests: int) -> float:
     return (time.perf_counter() - t0) * requests / len(sample)
 
 
+def _count(n: int) -> str:
+    return f"{n // 1_000_000}m" if n % 1_000_000 == 0 else f"{n // 1000}k"
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--requests", type=int, default=1_000_000)
@@ -148,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     report = json.loads(proc.stdout)
     assert report["instances"] == a.requests, report["instances"]
     peer = _parquet_peer(files, work)
-    emit(BENCH, "monitor_1m_requests_s", workbench=wall, peer=peer,
+    emit(BENCH, f"monitor_{_count(a.requests)}_requests_s", workbench=wall, peer=peer,
          peer_name="the same rows from one Parquet file: read + statistics (no process "
                    "start, no skew)", unit="s", target="<= 10 s", ok=wall <= 10.0,
          requests=a.requests, files=len(files), generate_s=round(generated, 1),
@@ -160,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     got = read_request_logs(repository / "requests", model=MODEL)
     decode = time.perf_counter() - t0
     assert got.rows == a.requests
-    emit(BENCH, "request_log_decode_1m_s", workbench=decode,
+    emit(BENCH, f"request_log_decode_{_count(a.requests)}_s", workbench=decode,
          peer=_record_by_record(files, a.requests),
          peer_name=f"record by record with the protobuf classes (the previous decoding; "
                    f"{SAMPLE:,} records timed, scaled)", unit="s", target=None, ok=None,

@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 
 from workbench.data import predictionlog as pl
+from workbench.data import predictlog_columns as cols
+from workbench.data.wire import Irregular
 from workbench.errors import DataError
 
 MODEL = "fraud"
@@ -48,7 +50,7 @@ def _both(path: Path, model: str | None = MODEL, since: float | None = None):
     data = path.read_bytes()
     frames, _ = pl._framing(data)
     buf = np.frombuffer(data, np.uint8)
-    fast, kept = pl._decode_vectorised(buf, frames, model, since, collections.Counter())
+    fast, kept = cols.predict_columns(buf, frames, model, since, collections.Counter())
     slow, kept_slow, _ = pl._decode_records(path, [data[a:b] for a, b in frames.tolist()], 0,
                                             model, since, [], collections.Counter())
     assert kept == kept_slow
@@ -69,22 +71,22 @@ def test_field_numbers_are_the_protos_own():
         return message.DESCRIPTOR.fields_by_name[name].number
 
     log = prediction_log_pb2.PredictionLog
-    assert (pl._LOG_METADATA, pl._CLASSIFY_LOG, pl._REGRESS_LOG, pl._PREDICT_LOG) == (
+    assert (cols.LOG_METADATA, cols.CLASSIFY_LOG, cols.REGRESS_LOG, cols.PREDICT_LOG) == (
         number(log, "log_metadata"), number(log, "classify_log"), number(log, "regress_log"),
         number(log, "predict_log"))
     meta, spec = logging_pb2.LogMetadata, model_pb2.ModelSpec
-    assert (pl._META_SPEC, pl._META_TIME) == (number(meta, "model_spec"),
+    assert (cols.META_SPEC, cols.META_TIME) == (number(meta, "model_spec"),
                                               number(meta, "timestamp_secs"))
-    assert (pl._SPEC_NAME, pl._SPEC_VERSION, pl._SPEC_SIGNATURE) == (
+    assert (cols.SPEC_NAME, cols.SPEC_VERSION, cols.SPEC_SIGNATURE) == (
         number(spec, "name"), number(spec, "version"), number(spec, "signature_name"))
-    assert pl._PREDICT_REQUEST == number(prediction_log_pb2.PredictLog, "request")
-    assert pl._REQUEST_INPUTS == number(predict_pb2.PredictRequest, "inputs")
+    assert cols.PREDICT_REQUEST == number(prediction_log_pb2.PredictLog, "request")
+    assert cols.REQUEST_INPUTS == number(predict_pb2.PredictRequest, "inputs")
     t = tensor_pb2.TensorProto
-    assert (pl._T_DTYPE, pl._T_SHAPE, pl._T_CONTENT, pl._T_FLOAT, pl._T_DOUBLE, pl._T_STRING) \
+    assert (cols.T_DTYPE, cols.T_SHAPE, cols.T_CONTENT, cols.T_FLOAT, cols.T_DOUBLE, cols.T_STRING) \
         == tuple(number(t, f) for f in ("dtype", "tensor_shape", "tensor_content",
                                         "float_val", "double_val", "string_val"))
-    assert pl._SHAPE_DIM == number(tensor_shape_pb2.TensorShapeProto, "dim")
-    assert pl._DIM_SIZE == number(tensor_shape_pb2.TensorShapeProto.Dim, "size")
+    assert cols.SHAPE_DIM == number(tensor_shape_pb2.TensorShapeProto, "dim")
+    assert cols.DIM_SIZE == number(tensor_shape_pb2.TensorShapeProto.Dim, "size")
 
 
 def test_one_instance_per_request_takes_the_alike_path_and_matches_protobuf(tmp_path,
@@ -94,12 +96,12 @@ def test_one_instance_per_request_takes_the_alike_path_and_matches_protobuf(tmp_
     records = [encode_predict_log(_entry(_inputs(1, i), 1, timestamp=1_750_000_000 + i))
                for i in range(300)]
     path = _write(tmp_path / "fraud-1.tfrecord", records)
-    general = pl._inputs
-    monkeypatch.setattr(pl, "_inputs", lambda *a: pytest.fail("took the general path"))
+    general = cols._inputs
+    monkeypatch.setattr(cols, "_inputs", lambda *a: pytest.fail("took the general path"))
     fast, slow = _both(path)
     _same(fast, slow)
     assert fast.num_rows == 300 and fast["country"].to_pylist()[2] == "ü-land"
-    monkeypatch.setattr(pl, "_inputs", general)
+    monkeypatch.setattr(cols, "_inputs", general)
 
 
 def test_batches_missing_inputs_and_protobuf_encodings_match_record_by_record(tmp_path):
@@ -140,7 +142,7 @@ def test_batches_missing_inputs_and_protobuf_encodings_match_record_by_record(tm
     ex = classify.classify_log.request.input.example_list.examples.add()
     ex.features.feature["amount"].float_list.value.append(2.5)
     _write(path, [*records, classify.SerializeToString()])
-    with pytest.raises(pl._Irregular):
+    with pytest.raises(Irregular):
         _both(path)
     got = pl.read_request_logs(path, model=MODEL)
     assert got.rows == sum(1 + i % 4 for i in range(60) if i % 11 != 5) + 1
