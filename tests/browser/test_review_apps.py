@@ -93,6 +93,7 @@ def test_runs_page_shows_the_diff_of_two_picked_runs(site, two_runs, app_page):
     text = train.locator(".wb-nbdiff-text").inner_text()
     assert "-  epochs = 2" in text and "+  epochs = 3" in text and "epoch 3 of 3" in text
     assert a not in text and b not in text and "execution_count" not in text
+    assert "/id:" not in text
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "review_runs_diff.png"), full_page=True)
     # "clear" drops the second run, from the page and the address (that the address opens

@@ -49,6 +49,7 @@ def test_train_notebook_diff_has_changed_outputs_and_no_timestamp_noise(two_runs
     assert "-  epochs = 2" in notebook and "+  epochs = 3" in notebook
     assert "outputs" in notebook and "epoch 3 of 3" in notebook
     assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d", notebook), "timestamps in the diff"
+    assert "/id:" not in notebook, "cell ids papermill drew differently in each run"
     for noise in ("iopub", "papermill", "execution_count", two_runs.a, two_runs.b, "0x7f"):
         assert noise not in notebook, noise
     d = json.loads(two_runs.workbench("diff", two_runs.a, two_runs.b, "--step", "2",
@@ -73,7 +74,11 @@ def test_stable_notebook_drops_volatile_fields() -> None:
     cell.outputs = [nbformat.v4.new_output("stream", text="/tmp/abc/runs/r1 at 2026-01-01 "
                                                           "10:00:00 <X object at 0x7f12ab>\n")]
     nb.cells.append(cell)
+    injected = nbformat.v4.new_code_cell("epochs = 3", id="06a33ad4",
+                                         metadata={"tags": ["injected-parameters"]})
+    nb.cells.append(injected)
     out = stable_notebook(nb, run_path="/tmp/abc/runs/r1", run_id="r1")
+    assert out.cells[1].id == "injected-parameters-1", "papermill's random id kept"
     assert "papermill" not in out.metadata and "widgets" not in out.metadata
     assert out.cells[0].metadata == {} and out.cells[0].execution_count is None
     assert out.cells[0].outputs[0].text == "<run> at <time> <X object at 0x…>\n"

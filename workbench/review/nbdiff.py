@@ -57,15 +57,18 @@ def _mask_all(value: Any, run_path: str | None, run_id: str | None) -> Any:
 def stable_notebook(nb: nbformat.NotebookNode, *, run_path: str | Path | None = None,
                     run_id: str | None = None) -> nbformat.NotebookNode:
     """A copy of an executed notebook without what changes on every execution: execution
-    timestamps and counts, papermill's timings and paths, widget ids and state, the run's folder
-    and id, temporary paths and ISO timestamps inside outputs."""
+    timestamps and counts, papermill's timings and paths and the random id of the cell it
+    injects, widget ids and state, the run's folder and id, temporary paths and ISO timestamps
+    inside outputs."""
     path = str(run_path) if run_path else None
     out = nbformat.from_dict(_mask_all(nbformat.from_dict(nb), path, run_id))
     for key in _VOLATILE_NB_METADATA:
         out.metadata.pop(key, None)
-    for cell in out.cells:
+    for index, cell in enumerate(out.cells):
         for key in _VOLATILE_CELL_METADATA:
             cell.metadata.pop(key, None)
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell["id"] = f"injected-parameters-{index}"  # papermill draws a new one each time
         if cell.cell_type != "code":
             continue
         cell.execution_count = None
