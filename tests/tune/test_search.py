@@ -46,6 +46,11 @@ def test_search_resumes_beats_the_defaults_and_train_uses_its_values(run) -> Non
     assert best["from_tuning"] and set(best["from_tuning"]) <= set(best["values"])
     logs = Path(run.path, "tensorboard", "02_tune")
     assert sorted(p.name for p in logs.iterdir()) == [f"trial_{i}" for i in range(4)]
+    for trial in trials:  # one HParams session per trial, with the trial's values
+        group, values = _hparams_session(logs / f"trial_{trial['trial_id']}")
+        assert group == f"02_tune/trial_{trial['trial_id']}"
+        assert values["learning_rate"] == pytest.approx(trial["values"]["learning_rate"])
+        assert values["hidden_units"] == trial["values"]["hidden_units"]
 
     trained = train_step(run, **SMALL)
     tuning = trained.info["tuning"]
@@ -65,3 +70,17 @@ def test_the_minutes_budget_stops_the_search(run) -> None:
     assert result.best["stopped_by"] == "minutes" and len(result.trials) == 1
     assert result.best["improved"] is None  # nothing to compare the defaults with
     assert "02_train keeps its own values" in result.best["verdict"]
+
+
+def _hparams_session(folder: Path) -> tuple[str, dict]:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    events = EventAccumulator(str(folder), size_guidance={"tensors": 0})
+    events.Reload()
+    meta = events.SummaryMetadata("_hparams_/session_start_info")
+    start = plugin_data_pb2.HParamsPluginData.FromString(meta.plugin_data.content) \
+        .session_start_info
+    values = {k: (v.string_value if v.HasField("string_value") else v.number_value)
+              for k, v in start.hparams.items()}
+    return start.group_name, values

@@ -108,8 +108,10 @@ def fit(plan: FeaturePlan, x: Mapping[str, np.ndarray], y: np.ndarray, *, task: 
         n_outputs: int, config: TrainParams, log_dir: Path | None = None,
         backup_dir: Path | None = None, label_stats: tuple[float, float] = (0.0, 1.0),
         on_epoch: Callable[[int, dict[str, float]], None] | None = None,
-        callbacks: list[Any] | None = None) -> FitResult:
-    """Train on raw feature columns ``x`` (by input name) and targets ``y``."""
+        callbacks: list[Any] | None = None, hparams_trial: str | None = None) -> FitResult:
+    """Train on raw feature columns ``x`` (by input name) and targets ``y``.
+    ``hparams_trial`` names the session on TensorBoard's HParams dashboard (a tuning trial);
+    sessions of one name are grouped there."""
     import keras
     import tensorflow as tf
 
@@ -191,7 +193,7 @@ def fit(plan: FeaturePlan, x: Mapping[str, np.ndarray], y: np.ndarray, *, task: 
                           tf.constant(y[sample])), loss, freq=config.histogram_freq))
         metric_names = ["loss", *(m.name for m in metrics)]
         write_hparams(log_dir, {**config.hparams(), "task": task}, metric_names,
-                      trial=f"{config.builder}-seed{config.seed}")
+                      trial=hparams_trial or f"{config.builder}-seed{config.seed}")
     if on_epoch is not None:
         cbs.append(EpochListener(on_epoch))
     cbs += list(callbacks or [])

@@ -95,7 +95,8 @@ def _prepare(step: Step, params: TuneParams) -> _Search:
                                 "builder_options": {**base["builder_options"], **options}})
         result = fit(inputs.plan, x, y, task=task,
                      n_outputs=len(classes) if task == "multiclass" else 1, config=config,
-                     log_dir=logs / f"trial_{trial_id}", label_stats=inputs.label_stats)
+                     log_dir=logs / f"trial_{trial_id}", label_stats=inputs.label_stats,
+                     hparams_trial=f"{step.name}/trial_{trial_id}")
         return result.history
 
     folder = step.run.path / "checkpoints" / step.name / _key(step, params, dims)
