@@ -178,6 +178,8 @@ def test_request_log_folders_are_recognised_by_their_records(tmp_path):
     (tmp_path / "csv").mkdir()
     (tmp_path / "csv" / "a.csv").write_text("a\n1\n")
     assert not pl.is_request_log(tmp_path / "csv")
+    (tmp_path / "csv" / "renamed.tfrecord").write_text("amount,country\n1.5,de\n")
+    assert not pl.is_request_log(tmp_path / "csv" / "renamed.tfrecord")
 
 
 def test_empty_folders_and_other_models_are_refused_naming_both_models(tmp_path):

@@ -116,19 +116,29 @@ def is_request_log(path: str | os.PathLike[str]) -> bool:
     p = Path(path)
     files = log_files(p) if p.is_dir() else ([p] if p.is_file() else [])
     for f in files:
-        try:
-            data = f.read_bytes()
-        except OSError:
-            continue
-        frames, _ = _framing(data, limit=1)
-        if not frames.size:
-            continue
-        start, end = frames[0]
-        return is_prediction_log(data[start:end])
+        record = _first_record(f)
+        if record is not None:
+            return is_prediction_log(record)
     if p.is_dir() and files:
         return all(q in files or q.name.endswith(INDEX_SUFFIX)
                    for q in p.rglob("*") if q.is_file() and not q.name.startswith("."))
     return False
+
+
+def _first_record(path: Path) -> bytes | None:
+    """The first complete record of a TFRecord file (only its bytes are read), or None."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(12)
+            if len(head) < 12:
+                return None
+            (length,) = struct.unpack_from("<Q", head)
+            if length > os.fstat(fh.fileno()).st_size:
+                return None  # not a TFRecord length
+            record = fh.read(length)
+            return record if len(record) == length and len(fh.read(4)) == 4 else None
+    except OSError:
+        return None
 
 
 # -- reading -------------------------------------------------------------------------------------
@@ -229,7 +239,7 @@ def _from_index(path: Path, model: str | None, since: float | None,
     return table, records
 
 
-def _framing(data: bytes, limit: int | None = None) -> tuple[np.ndarray, bool]:
+def _framing(data: bytes) -> tuple[np.ndarray, bool]:
     """(start, end) of each complete record's payload (an n x 2 array), and whether the last
     record is cut short (TFRecord framing: length uint64, its CRC, payload, the payload's
     CRC)."""
@@ -238,21 +248,18 @@ def _framing(data: bytes, limit: int | None = None) -> tuple[np.ndarray, bool]:
     append = heads.append
     pos, size = 0, len(data)
     last = size - 12
-    count = limit if limit is not None else size
-    while pos <= last and count:
+    while pos <= last:
         end = pos + unpack(data, pos)[0] + 16
         if end > size:
             break
         append(pos)
         pos = end
-        count -= 1
-    cut = pos < size and (limit is None or count > 0)
     starts = np.array(heads, dtype=np.int64)
     ends = np.empty_like(starts)
     ends[:-1] = starts[1:] - 4
     if starts.size:
         ends[-1] = pos - 4
-    return np.stack([starts + 12, ends], axis=1), cut
+    return np.stack([starts + 12, ends], axis=1), pos < size
 
 
 def _decode_file(path: Path, model: str | None, since: float | None, notes: list[str],
