@@ -111,6 +111,22 @@ def infer_schema(stats: statistics_pb2.DatasetFeatureStatisticsList
     return schema
 
 
+def for_requests(schema: schema_pb2.Schema, logged: set[str] | frozenset[str]
+                 ) -> schema_pb2.Schema:
+    """The schema as a model's logged requests are checked against it: a feature no logged
+    request holds (the key column, a column the trainer does not take) is not expected in
+    SERVING. Every answered request carried every input of the model's signature, so a
+    feature absent from all of them is not one of its inputs, not a dropped column."""
+    out = schema_pb2.Schema()
+    out.CopyFrom(schema)
+    if SERVING not in out.default_environment:
+        out.default_environment.extend([TRAINING, SERVING])
+    for feature in out.feature:
+        if feature.name not in logged and SERVING not in feature.not_in_environment:
+            feature.not_in_environment.append(SERVING)
+    return out
+
+
 def _presence_and_shape(common: statistics_pb2.CommonStatistics, feature: schema_pb2.Feature,
                         infer_shape: bool) -> None:
     present = common.num_non_missing

@@ -25,7 +25,7 @@ from workbench.data.baseline import Baseline, choose_schema, find_baseline
 from workbench.data.datasets import dataset_info, load_dataset
 from workbench.data.intake import infer_task, read_source, run_intake, split, timestamps_as_seconds
 from workbench.data.params import DataValidationParams
-from workbench.data.schema import SERVING, TRAINING, infer_schema
+from workbench.data.schema import SERVING, TRAINING, for_requests, infer_schema
 from workbench.data.stats import (
     StatisticsAccumulator,
     StatsOptions,
@@ -292,9 +292,11 @@ def _validate_serving(path: Path, schema: schema_pb2.Schema, options: StatsOptio
     same column names); a folder of request logs (:mod:`workbench.data.predictionlog`) gives
     the logged inputs of the model this data is served as, what the reader had to say
     (records cut short, other models) going to ``notes``."""
-    table, source, name = _serving_table(path, p, card, notes)
+    table, source, name, logged = _serving_table(path, p, card, notes)
     acc, _ = accumulate_statistics(table, options=options)
     stats = acc.to_list("serving")
+    if logged:  # the model's requests: only its inputs are expected
+        schema = for_requests(schema, set(table.column_names))
     environment = SERVING if SERVING in schema.default_environment else None
     report = validate_statistics(stats, schema, environment=environment, data=table,
                                  source=source, label="serving",
@@ -303,14 +305,14 @@ def _validate_serving(path: Path, schema: schema_pb2.Schema, options: StatsOptio
 
 
 def _serving_table(path: Path, p: DataValidationParams, card: dict[str, Any],
-                   notes: list[str]) -> tuple[pa.Table, str, str]:
+                   notes: list[str]) -> tuple[pa.Table, str, str, bool]:
     from workbench.data.names import model_name
     from workbench.data.predictionlog import is_request_log, read_request_logs
 
     empty_folder = path.is_dir() and not any(f.is_file() for f in path.rglob("*"))
     if not (empty_folder or is_request_log(path)):
         return (timestamps_as_seconds(read_source(path, p).table), str(path),
-                f"serving data {path.name}")
+                f"serving data {path.name}", False)
     model = p.serving_model or model_name(str(card.get("name") or card.get("dataset") or ""))
     logs = read_request_logs(path, model=model, model_fix="serving_model={}")
     for note in logs.notes:
@@ -319,7 +321,8 @@ def _serving_table(path: Path, p: DataValidationParams, card: dict[str, Any],
     notes.append(f"Skew measured on {logs.rows:,} logged instances ({logs.records:,} requests "
                  f"of model '{model}' in {len(logs.files)} files under {path})"
                  + (f"; {logs.skipped:,} records skipped" if logs.skipped else "") + ".")
-    return logs.features(), f"the request logs of {model}", f"the request logs of {model}"
+    return (logs.features(), f"the request logs of {model}", f"the request logs of {model}",
+            True)
 
 
 def _record_gate(step: Step, report: ValidationReport, baseline: Baseline | None

@@ -143,6 +143,7 @@ def monitor(repo: Repository, model: str, *, run: str | None = None,
             since: float | None = None, until: float | None = None,
             logs: str | Path | None = None, write_gauges: bool = True) -> MonitorReport:
     """Skew and drift of the logged requests of ``model`` in [since, until)."""
+    from workbench.data.schema import for_requests
     from workbench.data.stats import compute_statistics
     from workbench.data.validate import validate_statistics
 
@@ -163,10 +164,9 @@ def monitor(repo: Repository, model: str, *, run: str | None = None,
         except Exception as err:  # noqa: BLE001 - DataError: no earlier period; say so
             notes.append(f"no drift measured: {getattr(err, 'message', err)}")
     source = f"the request logs of {model}"
-    # a schema with environments (the label only in TRAINING) is checked as SERVING data
-    environments = set(reference.schema.default_environment)
+    # checked as SERVING data, expecting only the model's inputs (what the requests held)
     serving = validate_statistics(
-        stats, reference.schema, environment="SERVING" if "SERVING" in environments else None,
+        stats, for_requests(reference.schema, set(table.column_names)), environment="SERVING",
         source=source, data=table if table.num_rows <= EVIDENCE_ROWS else None,
         label="serving",
         previous=previous, previous_name="the previous period")
