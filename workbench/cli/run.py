@@ -59,10 +59,12 @@ class ConsoleReporter(Reporter):
                    + f" in {seconds:.1f} s: {_rel(run.path)}")
 
 
-def execute(options: RunOptions) -> Run:
-    """Run the pipeline with console progress; errors propagate to the CLI's handler."""
+def execute(options: RunOptions, including: tuple[str, ...] = ()) -> Run:
+    """Run the pipeline with console progress; errors propagate to the CLI's handler.
+    ``including``: optional stages switched on (``--with``)."""
     project = Project.find()
-    runner = Runner(project, reporter=ConsoleReporter())
+    pipeline = Pipeline.for_project(project).including(including) if including else None
+    runner = Runner(project, pipeline, reporter=ConsoleReporter())
     return runner.run(options)
 
 
@@ -81,9 +83,13 @@ def register(cli: click.Group) -> None:
     @click.option("--force", is_flag=True, help="execute every stage, ignoring the cache")
     @click.option("--cell-timeout", type=float, help="seconds one cell may run")
     @click.option("--kernel-timeout", type=float, help="seconds to wait for a kernel to start")
+    @click.option("--with", "including", multiple=True, metavar="STAGE",
+                  help="switch on an optional stage: 02_tune (before 02_train), "
+                       "07_bulk_inference (after 04_export) (repeatable)")
     def run_cmd(params: tuple[str, ...], params_file: str | None, start: str | None,
                 stop: str | None, only: tuple[str, ...], resume: str | None, force: bool,
-                cell_timeout: float | None, kernel_timeout: float | None) -> None:
+                cell_timeout: float | None, kernel_timeout: float | None,
+                including: tuple[str, ...]) -> None:
         """Run the pipeline headless; each stage notebook is executed with papermill.
 
         Exits 0 when every stage passed, 3 when a gate failed, 1 on an error.
@@ -93,7 +99,7 @@ def register(cli: click.Group) -> None:
             params_file=read_params_file(params_file) if params_file else None,
             start=start, stop=stop, only=list(only) or None, resume=resume, force=force,
             cell_timeout=cell_timeout, kernel_start_timeout=kernel_timeout)
-        execute(options)
+        execute(options, including)
 
     @cli.command("stages")
     def stages_cmd() -> None:

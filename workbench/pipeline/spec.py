@@ -164,6 +164,32 @@ class Pipeline:
         pipeline._check()
         return pipeline
 
+    def including(self, refs: list[str] | tuple[str, ...]) -> Pipeline:
+        """This pipeline with the named optional stages switched on (``workbench run --with``):
+        each goes right after the last stage it needs (02_tune before 02_train, 07_bulk_inference
+        after 04_export), as TFX places its Tuner and BulkInferrer."""
+        stages = list(self.stages)
+        optional = {s.name: s for s in self.optional_stages()}
+        for ref in refs:
+            found = [s for s in optional.values() if s.matches(str(ref))]
+            if len(found) != 1:
+                raise ConfigError(f"'{ref}' is not an optional stage",
+                                  hint=f"optional stages: {', '.join(optional)}")
+            stage = found[0]
+            if stage.name in [s.name for s in stages]:
+                continue
+            names = [s.name for s in stages]
+            missing = [n for n in stage.needs if n not in names]
+            if missing:
+                raise ConfigError(f"optional stage {stage.name} needs {', '.join(missing)}, "
+                                  "which this pipeline lacks",
+                                  hint=f"stages of this pipeline: {', '.join(names)}")
+            at = max((names.index(n) for n in stage.needs), default=-1) + 1
+            stages.insert(at, stage)
+        pipeline = Pipeline(stages, dict(self.parameters))
+        pipeline._check()
+        return pipeline
+
     def _check(self) -> None:
         seen: list[str] = []
         for stage in self.stages:

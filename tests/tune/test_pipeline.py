@@ -1,0 +1,38 @@
+"""Optional stages are off by default and switched on by `workbench run --with STAGE` (or by
+listing them in workbench.yaml): each goes right after the last stage it needs."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import run_workbench
+from workbench.errors import ConfigError
+from workbench.pipeline.params import parse_assignments, resolve_parameters
+from workbench.pipeline.spec import Pipeline
+
+
+def test_with_puts_each_optional_stage_after_the_last_stage_it_needs() -> None:
+    default = Pipeline.default()
+    assert "02_tune" not in default.names
+    both = default.including(["02_tune", "bulk_inference"])
+    assert both.names == ["01_data_validation", "02_tune", "02_train", "03_evaluate",
+                          "04_export", "07_bulk_inference", "05_tflite", "06_serving"]
+    assert both.including(["02_tune"]).names == both.names  # already on: unchanged
+    # a plain key reaches 02_tune and 02_train alike; a scoped one only its stage
+    values = resolve_parameters(both, both.select(), assignments=parse_assignments(
+        ["epochs=3", "02_tune.max_trials=4"]))
+    assert values["02_tune"] == {"epochs": 3, "max_trials": 4}
+    assert values["02_train"] == {"epochs": 3}
+    with pytest.raises(ConfigError, match="'05_tflite' is not an optional stage") as err:
+        default.including(["05_tflite"])
+    assert err.value.hint == "optional stages: 02_tune, 07_bulk_inference"
+    short = Pipeline([s for s in default.stages if s.name != "04_export"], {})
+    with pytest.raises(ConfigError, match="needs 04_export, which this pipeline lacks"):
+        short.including(["07_bulk_inference"])
+
+
+def test_run_with_an_unknown_stage_exits_with_the_list(project) -> None:
+    res = run_workbench("run", "--with", "03_tune", cwd=project)
+    assert res.code == 1
+    assert "'03_tune' is not an optional stage" in res.err
+    assert "fix: optional stages: 02_tune, 07_bulk_inference" in res.err
