@@ -33,8 +33,8 @@ def test_search_resumes_beats_the_defaults_and_train_uses_its_values(run) -> Non
     step.finish()
     best, trials = result.best, result.trials
     assert seen == [1, 2, 3, 4]  # trials 0 and 1 were not trained again
-    assert best["resumed_trials"] == 2 and [t["trial_id"] for t in trials] == ["0", "1", "2",
-                                                                              "3"]
+    assert run.record().steps["02_tune"].metrics["trials_reloaded"] == 2
+    assert [t["trial_id"] for t in trials] == ["0", "1", "2", "3"]
     assert trials[0]["defaults"] and trials[0]["values"]["hidden_units"] == "16"
     assert trials[0]["values"]["learning_rate"] == 0.003
     scores = [t["score"] for t in trials]
@@ -61,6 +61,16 @@ def test_search_resumes_beats_the_defaults_and_train_uses_its_values(run) -> Non
     assert metrics["val_auc"] == pytest.approx(best["score"], abs=1e-6)  # the same training
     assert run.record().steps["02_train"].inputs["02_tune/best_hparams"]
     assert "Best so far" in result.html()
+
+    # an unchanged search (data, space, budget) reloads every trial and trains none
+    again = Step(run, "02_tune_again", "compute")
+    reused = tune(again, params, on_trial=lambda so_far: pytest.fail("a trial was trained"))
+    again.finish()
+    record = run.record()
+    assert record.steps["02_tune_again"].metrics["trials_reloaded"] == 4
+    assert record.artifact("02_tune_again", "best_hparams").sha256 == \
+        record.artifact("02_tune", "best_hparams").sha256
+    assert reused.trials == trials
 
 
 def test_the_minutes_budget_stops_the_search(run) -> None:

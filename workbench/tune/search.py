@@ -90,10 +90,12 @@ class SearchResult:
 
     def to_dict(self) -> dict[str, Any]:
         best, default = self.best, self.default
+        # no wall-clock time or resume count here: a reloaded search writes the same bytes,
+        # so 02_train after it is reused from the cache (both are metrics of the step)
         return {"metric": f"val_{self.metric}", "higher_is_better": self.higher_is_better,
                 "algorithm": self.algorithm, "stopped_by": self.stopped_by,
-                "seconds": round(self.seconds, 3), "resumed_trials": self.resumed,
                 "trials_run": len(self.trials),
+                "trial_seconds": round(sum(t.seconds for t in self.trials), 3),
                 "best": asdict(best) if best else None,
                 "default": asdict(default) if default else None,
                 "improved": self.improved,

@@ -31,7 +31,10 @@ from workbench.tune.params import TUNE, TuneParams
 from workbench.tune.search import SearchResult, TrialRecord, run_search
 from workbench.tune.space import TRAINER_PARAMETERS, search_space, train_values
 
-__all__ = ["TuneParams", "TuneResult", "apply_tuning", "tune", "work"]
+__all__ = ["SEARCHES", "TuneParams", "TuneResult", "apply_tuning", "tune", "work"]
+
+#: where searches keep their state, in the run store's folder (``runs/.searches/<key>``)
+SEARCHES = ".searches"
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +102,9 @@ def _prepare(step: Step, params: TuneParams) -> _Search:
                      hparams_trial=f"{step.name}/trial_{trial_id}")
         return result.history
 
-    folder = step.run.path / "checkpoints" / step.name / _key(step, params, dims)
+    # in the run store, not in one run: an unchanged search (data, space, budget) in a later
+    # run reloads every finished trial and trains none
+    folder = step.store.root / SEARCHES / _key(step, params, dims)
     return _Search(dims, trainer, task, params.trial_epochs or params.epochs, folder)
 
 
@@ -119,14 +124,16 @@ def tune(step: Step, params: TuneParams | None = None, *,
     if not step.computing:
         return TuneResult(step.load("best_hparams"), step.load("trials"))
     params = params or TuneParams()
-    search = _search(_prepare(step, params), params, on_trial)
+    prepared = _prepare(step, params)
+    search = _search(prepared, params, on_trial)
     best = _best_record(search, params.train_values())
     trials = [asdict(t) for t in search.trials]
     step.save("best_hparams", best)
     step.save("trials", trials)
     step.log_metrics(trials_run=len(trials), best_score=best["score"],
                      default_score=best["default_score"], improved=best["improved"],
-                     search_seconds=round(search.seconds, 1), stopped_by=search.stopped_by)
+                     search_seconds=round(search.seconds, 1), stopped_by=search.stopped_by,
+                     trials_reloaded=search.resumed, search=str(prepared.folder.name))
     return TuneResult(best, trials)
 
 

@@ -25,7 +25,8 @@ def _v(value: Any) -> str:
 
 def live_html(search: Any) -> str:
     """The view of a :class:`~workbench.tune.search.SearchResult` while it runs."""
-    return tuning_html(search.to_dict(), [asdict(t) for t in search.trials], running=True)
+    return tuning_html({**search.to_dict(), "resumed_trials": search.resumed},
+                       [asdict(t) for t in search.trials], running=True)
 
 
 def _scatter(name: str, points: list[tuple[Any, float, bool]], higher: bool) -> str:
@@ -77,8 +78,8 @@ def tuning_html(summary: Mapping[str, Any] | None, trials: Sequence[Mapping[str,
              f"<p>{len(trials)} trial(s) of {_e(s.get('algorithm', ''))} search"
              f"{f', {len(failed)} failed' if failed else ''}; objective {_e(metric)} "
              f"({'higher' if higher else 'lower'} is better)."
-             + (f" Resumed with {s['resumed_trials']} finished trial(s)." if
-                s.get("resumed_trials") else "") + "</p>"]
+             + (f" {s['resumed_trials']} finished trial(s) reloaded from an earlier search."
+                if s.get("resumed_trials") else "") + "</p>"]
     if best is not None:
         parts.append(f"<p>Best so far: trial {_e(best['trial_id'])}, {_e(metric)} "
                      f"<b>{best['score']:.4f}</b>"
