@@ -19,6 +19,7 @@ import os
 import re
 from pathlib import Path
 
+import pyarrow as pa
 from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
@@ -111,20 +112,45 @@ def infer_schema(stats: statistics_pb2.DatasetFeatureStatisticsList
     return schema
 
 
-def for_requests(schema: schema_pb2.Schema, logged: set[str] | frozenset[str]
-                 ) -> schema_pb2.Schema:
-    """The schema as a model's logged requests are checked against it: a feature no logged
-    request holds (the key column, a column the trainer does not take) is not expected in
-    SERVING. Every answered request carried every input of the model's signature, so a
-    feature absent from all of them is not one of its inputs, not a dropped column."""
+def for_requests(table: pa.Table, schema: schema_pb2.Schema
+                 ) -> tuple[pa.Table, schema_pb2.Schema]:
+    """A model's logged requests and the schema they are checked against. The logs hold what
+    the model's signature takes, not what the data held:
+
+    * only the model's inputs: a feature no logged request holds (the key column, a column
+      the trainer does not take) is not expected in SERVING. Every answered request carried
+      every input of the signature, so a feature absent from all of them is not one of its
+      inputs, not a dropped column;
+    * in the signature's dtype: an INT feature the model takes as float32 comes back as
+      floats. A float column of whole numbers is read as the INT it was; one with fractions
+      stays float, and its type is reported as a change in the data."""
+    import numpy as np
+    import pyarrow.compute as pc
+
     out = schema_pb2.Schema()
     out.CopyFrom(schema)
     if SERVING not in out.default_environment:
         out.default_environment.extend([TRAINING, SERVING])
+    logged = set(table.column_names)
     for feature in out.feature:
-        if feature.name not in logged and SERVING not in feature.not_in_environment:
-            feature.not_in_environment.append(SERVING)
-    return out
+        if feature.name not in logged:
+            if SERVING not in feature.not_in_environment:
+                feature.not_in_environment.append(SERVING)
+            continue
+        column = table.column(feature.name)
+        if feature.type != schema_pb2.INT or not pa.types.is_floating(
+                getattr(column.type, "value_type", column.type)):
+            continue
+        values = pc.list_flatten(column) if pa.types.is_list(column.type) else column
+        finite = values.drop_null().to_numpy(zero_copy_only=False)
+        if finite.size and not (np.isfinite(finite).all()
+                                and (np.floor(finite) == finite).all()
+                                and np.abs(finite).max() < 2 ** 53):
+            continue
+        target = pa.list_(pa.int64()) if pa.types.is_list(column.type) else pa.int64()
+        table = table.set_column(table.column_names.index(feature.name), feature.name,
+                                 column.cast(target))
+    return table, out
 
 
 def _presence_and_shape(common: statistics_pb2.CommonStatistics, feature: schema_pb2.Feature,

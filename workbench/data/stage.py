@@ -293,10 +293,10 @@ def _validate_serving(path: Path, schema: schema_pb2.Schema, options: StatsOptio
     the logged inputs of the model this data is served as, what the reader had to say
     (records cut short, other models) going to ``notes``."""
     table, source, name, logged = _serving_table(path, p, card, notes)
+    if logged:  # the model's requests: its inputs, in its signature's dtypes
+        table, schema = for_requests(table, schema)
     acc, _ = accumulate_statistics(table, options=options)
     stats = acc.to_list("serving")
-    if logged:  # the model's requests: only its inputs are expected
-        schema = for_requests(schema, set(table.column_names))
     environment = SERVING if SERVING in schema.default_environment else None
     report = validate_statistics(stats, schema, environment=environment, data=table,
                                  source=source, label="serving",

@@ -150,7 +150,8 @@ def monitor(repo: Repository, model: str, *, run: str | None = None,
     where = Path(logs) if logs else logging_target(repo, model) or log_prefix(repo, model)
     reference = training_reference(repo, model, run)
     now = read_request_logs(where, model=model, since=since, until=until)
-    table = now.features()
+    # the model's inputs in its signature's dtypes, checked as the data they came from
+    table, schema = for_requests(now.features(), reference.schema)
     stats = compute_statistics(table)
     previous = None
     previous_rows = 0
@@ -159,14 +160,14 @@ def monitor(repo: Repository, model: str, *, run: str | None = None,
         span = (until or time.time()) - since
         try:
             before = read_request_logs(where, model=model, since=since - span, until=since)
-            previous = compute_statistics(before.features())
+            previous = compute_statistics(for_requests(before.features(), schema)[0])
             previous_rows = before.rows
         except Exception as err:  # noqa: BLE001 - DataError: no earlier period; say so
-            notes.append(f"no drift measured: {getattr(err, 'message', err)}")
+            notes.append("no drift measured: nothing to compare with in the period before "
+                         f"({getattr(err, 'message', err)})")
     source = f"the request logs of {model}"
-    # checked as SERVING data, expecting only the model's inputs (what the requests held)
     serving = validate_statistics(
-        stats, for_requests(reference.schema, set(table.column_names)), environment="SERVING",
+        stats, schema, environment="SERVING",
         source=source, data=table if table.num_rows <= EVIDENCE_ROWS else None,
         label="serving",
         previous=previous, previous_name="the previous period")
