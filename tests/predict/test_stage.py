@@ -87,3 +87,22 @@ def test_the_gate_fails_when_more_rows_are_rejected_than_allowed(exported: Score
                             "0.00% (reasons in 07_bulk_strict/rejects.jsonl)"]
     preview = step.load("rejects_preview")
     assert preview[0]["row"] == 5 and "'n/a?', not a number" in preview[0]["reason"]
+
+
+@pytest.mark.slow
+def test_the_site_shows_an_optional_stage_the_project_does_not_list(exported: Scored) -> None:
+    from workbench.apps.stage_view import stage_view
+    from workbench.bulk.stage import BulkInferenceParams, score_data
+    from workbench.runs.step import Step
+
+    if not exported.run.record().done("07_bulk_inference"):
+        step = Step(exported.run, "07_bulk_inference", "compute")
+        score_data(step, BulkInferenceParams())
+        step.finish()
+    root = exported.store.root.parent
+    (root / "workbench.yaml").write_text("runs_dir: runs\n")  # the default pipeline only
+    view = stage_view(f"stage=07_bulk_inference&run={exported.run.id}", Project.load(root))
+    assert view.stage == "07_bulk_inference" and view.notebook.name == \
+        "07_bulk_inference.ipynb"
+    code = "".join(src for kind, src, _ in view.cells if kind == "code")
+    assert 'mode = "view"' in code and "score_data(ctx, params)" in code

@@ -63,10 +63,11 @@ APPS = (
 )
 
 STAGE_VIEWS = (
-    ("01_data_validation", "01 data"), ("02_train", "02 train"), ("03_evaluate", "03 evaluate"),
-    ("04_export", "04 export"), ("05_tflite", "05 TFLite"), ("06_serving", "06 serving"),
-    # optional (workbench.yaml lists them): TFX's Tuner and BulkInferrer
-    ("02_tune", "02 tune"), ("07_bulk_inference", "07 bulk inference"),
+    # 02_tune and 07_bulk_inference are optional (run --with, or listed in workbench.yaml)
+    ("01_data_validation", "01 data"), ("02_tune", "02 tune"), ("02_train", "02 train"),
+    ("03_evaluate", "03 evaluate"), ("04_export", "04 export"),
+    ("07_bulk_inference", "07 bulk inference"), ("05_tflite", "05 TFLite"),
+    ("06_serving", "06 serving"),
 )
 
 

@@ -49,7 +49,8 @@ def stage_view(query: str | None, project: Project | None = None) -> StageView:
     try:
         stage = pipeline.stage(ref) if ref else None
     except ConfigError:
-        stage = None
+        # an optional stage the project does not list, switched on for a run (run --with)
+        stage = next((s for s in Pipeline.optional_stages() if ref and s.matches(ref)), None)
     if stage is None:
         raise PageProblem(f"There is no stage '{ref}'." if ref else "Which stage?",
                           hint=f"Add ?stage= with one of: {', '.join(pipeline.names)}.")
