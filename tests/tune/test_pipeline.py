@@ -36,3 +36,10 @@ def test_run_with_an_unknown_stage_exits_with_the_list(project) -> None:
     assert res.code == 1
     assert "'03_tune' is not an optional stage" in res.err
     assert "fix: optional stages: 02_tune, 07_bulk_inference" in res.err
+
+
+def test_stages_names_the_optional_stages(project) -> None:
+    res = run_workbench("stages", cwd=project)
+    assert res.code == 0
+    assert res.out.splitlines()[-1] == ("optional stages (workbench run --with STAGE, or list "
+                                        "them in workbench.yaml): 02_tune, 07_bulk_inference")

@@ -114,6 +114,11 @@ def register(cli: click.Group) -> None:
             for name, p in params.items():
                 click.echo(f"    {name:<{width}} = {literal(p.default)}"
                            + (f"  # {p.help}" if p.help else ""))
+        listed = set(pipeline.names)
+        optional = [s.name for s in Pipeline.optional_stages() if s.name not in listed]
+        if optional:
+            click.echo(f"optional stages (workbench run --with STAGE, or list them in "
+                       f"workbench.yaml): {', '.join(optional)}")
 
     @cli.command("demo")
     @click.option("--force", is_flag=True, help="execute every stage, ignoring the cache")
