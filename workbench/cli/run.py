@@ -134,8 +134,11 @@ def register(cli: click.Group) -> None:
         click.echo("")
         click.echo(f"Results: {_rel(run.path)}  (manifest: {_rel(run.path / 'run.json')})")
         click.echo("Look at them:")
+        click.echo("  make app                                  the site for everyone: the "
+                   "live model, its card, try it (127.0.0.1:8866)")
         click.echo("  make lab                                  the notebooks in JupyterLab "
                    "(127.0.0.1:8888)")
+        click.echo("  workbench report " + f"{run.id:<24} one HTML file of the run")
         click.echo("  workbench app runs                        every run, as an app")
         for name in steps:
             click.echo(f"  workbench app {name:<19} --run {run.id}")
