@@ -102,6 +102,12 @@ def test_one_instance_per_request_takes_the_alike_path_and_matches_protobuf(tmp_
     _same(fast, slow)
     assert fast.num_rows == 300 and fast["country"].to_pylist()[2] == "ü-land"
     monkeypatch.setattr(cols, "_inputs", general)
+    # the same inputs in another order in some requests: names are matched, not positions
+    shuffled = [encode_predict_log(_entry(dict(reversed(_inputs(1, i).items())) if i % 3
+                                          else _inputs(1, i), 1)) for i in range(30)]
+    fast, slow = _both(_write(tmp_path / "fraud-1b.tfrecord", shuffled))
+    _same(fast, slow)
+    assert fast["amount"].to_pylist() == [_inputs(1, i)["amount"][0] for i in range(30)]
 
 
 def test_batches_missing_inputs_and_protobuf_encodings_match_record_by_record(tmp_path):
