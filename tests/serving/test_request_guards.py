@@ -232,3 +232,18 @@ def test_allow_non_finite_lets_nan_in_but_never_answers_a_nan_score(tmp_path, ex
         assert status == 400 and "output 'probabilities'" in doc["error"], doc
     finally:
         stop(repo)
+
+
+def test_the_serving_checks_send_only_rows_without_a_missing_number():
+    import pyarrow as pa
+
+    from workbench.errors import DataError
+    from workbench.serving.checks import examples_from_table
+
+    table = pa.table({"a": [1.0, None, 3.0, float("nan"), 5.0, 1e39],
+                      "s": ["x", None, "y", "z", "w", "v"]})
+    inputs = {"a": "DT_FLOAT", "s": "DT_STRING"}
+    assert examples_from_table(table, inputs, 2) == [{"a": 1.0, "s": "x"}, {"a": 3.0, "s": "y"}]
+    assert [r["a"] for r in examples_from_table(table, inputs, 10)] == [1.0, 3.0, 5.0]
+    with pytest.raises(DataError, match="every row of the eval split has a missing"):
+        examples_from_table(pa.table({"a": [None, float("nan")]}), {"a": "DT_FLOAT"}, 5)

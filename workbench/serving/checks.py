@@ -65,7 +65,19 @@ def examples_from_table(table: Any, inputs: Mapping[str, str], limit: int) -> li
         raise DataError(f"the eval split has no column(s) {missing} that the served "
                         f"signature takes", hint="serve the model trained on this data",
                         column=missing[0])
-    table = table.slice(0, min(limit, table.num_rows))
+    keep = np.ones(table.num_rows, dtype=bool)
+    for name, dtype in inputs.items():
+        if dtype not in ("DT_STRING", "DT_INT64", "DT_INT32"):
+            values = table.column(name).to_numpy(zero_copy_only=False).astype(np.float64)
+            with np.errstate(over="ignore"):
+                keep &= np.isfinite(values.astype(np.float32))
+    chosen = np.flatnonzero(keep)[:limit]
+    if table.num_rows and not len(chosen):
+        raise DataError("every row of the eval split has a missing or non-finite number in "
+                        "an input the served signature takes; the model server refuses NaN",
+                        hint="fill the missing numbers in the data: the workbench's "
+                             "clients send no NaN or Infinity")
+    table = table.take(chosen)
     cols: dict[str, list] = {}
     for name, dtype in inputs.items():
         col = table.column(name)
@@ -79,9 +91,7 @@ def examples_from_table(table: Any, inputs: Mapping[str, str], limit: int) -> li
         else:
             arr = col.to_numpy(zero_copy_only=False).astype(np.float64)
             cols[name] = [float(v) for v in arr.astype(np.float32)]
-    rows = [{k: cols[k][i] for k in inputs} for i in range(table.num_rows)]
-    return [r for r in rows if all(math.isfinite(v) for v in r.values()
-                                   if isinstance(v, float))]
+    return [{k: cols[k][i] for k in inputs} for i in range(table.num_rows)]
 
 
 def _columns(examples: list[dict], inputs: Mapping[str, str]) -> dict[str, np.ndarray]:
