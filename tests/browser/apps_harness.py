@@ -22,6 +22,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_listening(proc: subprocess.Popen, port: int, log: Path, what: str,
+                   timeout: float) -> None:
+    """Until ``proc`` accepts connections on ``port``; its log's tail if it exits first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}:\n"
+                               + log.read_text(errors="replace")[-3000:])
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError(f"{what} did not listen on {port} within {timeout} s")
+
+
 class Site:
     def __init__(self, project: Path, log: Path, *, token: str | None = None,
                  pool_size: int = 1) -> None:
@@ -58,17 +74,7 @@ class Site:
 
     def wait_listening(self, timeout: float = 120) -> None:
         """Until the server accepts connections (a site without preheated kernels)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the site exited with {self.proc.returncode}:\n"
-                                   + self.log.read_text(errors="replace")[-3000:])
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.2)
-        raise TimeoutError(f"the site did not listen on {self.port} within {timeout} s")
+        wait_listening(self.proc, self.port, self.log, "the site", timeout)
 
     def wait_pool(self, notebook: str, fills: int, timeout: float = 120) -> None:
         """Until ``notebook``'s kernel has been preheated ``fills`` times (a refill after a

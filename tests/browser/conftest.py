@@ -11,9 +11,7 @@ page; JavaScript errors raised later, while the test clicks and types, fail it a
 from __future__ import annotations
 
 import re
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,14 +20,9 @@ import pytest
 from workbench.apps import app_command
 
 from ..conftest import ARTIFACTS
+from .apps_harness import free_port, wait_listening
 
 pytestmark = pytest.mark.browser
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class VoilaApp:
@@ -45,17 +38,7 @@ class VoilaApp:
                                      stderr=subprocess.STDOUT)
 
     def wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"voila exited with {self.proc.returncode}:\n"
-                                   + self.log.read_text(errors="replace")[-3000:])
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.2)
-        raise TimeoutError(f"voila did not listen on {self.port} within {timeout} s")
+        wait_listening(self.proc, self.port, self.log, "voila", timeout)
 
     def stop(self) -> None:
         self.proc.terminate()
