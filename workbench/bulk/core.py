@@ -336,7 +336,8 @@ def _run(src: ScoringSource, model: ScoringModel, plan: _Plan, scorer: Scorer, o
         for batch in src.batches(batch_size):
             arrays, good, why = coerce_features(
                 batch.table, plan.features, number_format=src.number_format,
-                null_values=src.null_values, on_missing=on_missing)
+                null_values=src.null_values, on_missing=on_missing,
+                date_formats=src.date_formats)
             yield batch, arrays, good, why
 
     try:

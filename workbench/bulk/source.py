@@ -55,6 +55,8 @@ class ScoringSource:
     number_format: NumberFormat = field(default_factory=NumberFormat)
     null_values: tuple[str, ...] = ()
     _csv: Any = None  # the detected Dialect of a CSV source
+    #: how each date/time column of a CSV source is written (safe name → DateGuess)
+    date_formats: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def open(cls, data: str | os.PathLike[str], read_overrides: dict[str, Any] | None = None
@@ -69,7 +71,7 @@ class ScoringSource:
             stream = open_table(data, **overrides)
             d = stream.dialect
             return cls(source, stream.columns, NumberFormat(d.decimal, d.thousands),
-                       tuple(d.null_values), d)
+                       tuple(d.null_values), d, stream.date_formats)
         headers = _headers(source)
         columns, warnings = safe_names(headers)
         for warning in warnings:
@@ -196,10 +198,12 @@ def _text(col: pa.ChunkedArray) -> bool:
 
 def coerce_features(table: pa.Table, features: Sequence[Feature], *,
                     number_format: NumberFormat, null_values: Sequence[str] = (),
-                    on_missing: str = "impute"
+                    on_missing: str = "impute", date_formats: dict[str, Any] | None = None
                     ) -> tuple[dict[str, np.ndarray], np.ndarray, list[str | None]]:
     """The model's 1-D input arrays for every row of ``table`` (safe column names), a mask of
     the rows that can be scored, and per row the reason it cannot (None when it can).
+    ``date_formats``: how a date/time column given as text is written (stage 01's detection);
+    without one, text dates are read as ISO 8601 or epoch seconds.
 
     A value that does not convert to the feature's type is a bad value; a missing value is fed
     as the model contract's missing value (the model imputes it) unless ``on_missing`` is
@@ -231,7 +235,10 @@ def coerce_features(table: pa.Table, features: Sequence[Feature], *,
             arrays[f.name] = pc.cast(pc.fill_null(text, ""), pa.binary()) \
                 .to_numpy(zero_copy_only=False).astype(bytes)
         elif f.is_int64:
-            arrays[f.name] = _seconds(col, f, number_format, reject, table)
+            formats = date_formats if date_formats is not None else {}
+            if f.column not in formats and _text(col):
+                formats[f.column] = _guess_format(col)  # once per source: every batch alike
+            arrays[f.name] = _seconds(col, f, number_format, reject, formats.get(f.column))
         else:
             arrays[f.name] = _floats(col, f, number_format, reject)
     return arrays, good, reasons
@@ -260,10 +267,33 @@ def _floats(col: pa.ChunkedArray, f: Feature, fmt: NumberFormat, reject: Any) ->
     return values.astype(np.float32)
 
 
+def _guess_format(col: pa.ChunkedArray) -> Any:
+    """The date format of a text column the file's own detection did not take for dates
+    (a few bad values in its sample): guessed on the values that start like a date."""
+    from workbench.data.timeparse import MixedFormats, guess_date_format
+
+    values = pc.drop_null(pc.utf8_trim_whitespace(col)).combine_chunks()
+    values = values.filter(pc.match_substring_regex(values, r"^\d{1,4}[./-]\d"))
+    try:
+        return guess_date_format(values.slice(0, 10_000))
+    except MixedFormats:
+        return None  # two formats: read as ISO 8601 or epoch seconds, the rest rejected
+
+
 def _seconds(col: pa.ChunkedArray, f: Feature, fmt: NumberFormat, reject: Any,
-             table: pa.Table) -> np.ndarray:
+             written: Any) -> np.ndarray:
     from workbench.features.arrays import int64_seconds
 
+    if _text(col) and written is not None:  # the column's own format, as stage 01 reads it
+        from workbench.data.timeparse import parse_timestamps
+
+        parsed, failed = parse_timestamps(pc.utf8_trim_whitespace(col), written)
+        bad = np.asarray(pc.fill_null(failed, False).to_numpy(zero_copy_only=False), bool)
+        if bad.any():
+            values = col.to_numpy(zero_copy_only=False)
+            reject(bad, lambda r: f"feature '{f.column}' is {values[r]!r}, not a date written "
+                   f"{written.label}")
+        col = parsed
     if _text(col):
         as_number, not_number = to_numbers(col, fmt)
         iso = pc.match_substring_regex(pc.utf8_trim_whitespace(col), _ISO)

@@ -40,6 +40,7 @@ from workbench.data.dialect import (
 )
 from workbench.data.names import ColumnName, safe_names
 from workbench.data.sources import RawTable, Source, read_jsonl, read_xlsx, resolve_source
+from workbench.data.timeparse import DateGuess
 from workbench.errors import DataError, ParameterError
 
 __all__ = ["READ_PARAMETERS", "ReadResult", "TableStream", "open_table", "read_table"]
@@ -352,6 +353,14 @@ class TableStream:
     warnings: list[str]
     source: str
     _prepared: _Prepared
+
+    @property
+    def date_formats(self) -> dict[str, DateGuess]:
+        """How each date/time column is written (detected on the sample or given by
+        ``date_format``), by safe name: what :func:`~workbench.data.timeparse.parse_timestamps`
+        reads values with, one by one."""
+        return {n: g.date for n, g in self._prepared.conversion.guesses.items()
+                if g.date is not None}
 
     def batches(self) -> Iterator[pa.Table]:
         p = self._prepared
