@@ -370,3 +370,31 @@ def test_monitor_says_what_stage_01_says_of_bad_log_folders(project):
     report = json.loads(out.out)
     assert report["instances"] == 18 and report["skipped_records"] == 1
     assert any("cut short after 9 records" in n for n in report["notes"]), report["notes"]
+
+
+def test_an_index_built_over_many_drains_matches_the_records(tmp_path):
+    """Each drain's requests become one table of the index (their arrays are let go): drains
+    of different batch sizes and layouts concatenate to what decoding the records gives."""
+    prefix = tmp_path / "requests" / MODEL
+    logs = RequestLogs(Metrics(), drain_seconds=0.01)
+    logs.configure(_config(prefix))
+    data = rows(60, seed=5)
+    for i, size in enumerate((1, 3, 2, 4)):
+        part, data = data[:size * 5], data[size * 5:]
+        for j in range(0, len(part), size):
+            cols = columns(part[j:j + size])
+            if i == 2:
+                cols["x0"] = cols["x0"].reshape(-1, 1)  # [n, 1] in one drain only
+            logs.offer("predict", MODEL, 1 + i % 2, "serving_default", cols,
+                       {"probabilities": np.zeros((len(part[j:j + size]), 1), np.float32)},
+                       len(part[j:j + size]))
+        logs.flush()
+    logs.close()
+    indexed = read_request_logs(prefix, model=MODEL)
+    assert list(prefix.parent.glob("*.parquet"))
+    for index in prefix.parent.glob("*.parquet"):
+        index.unlink()
+    decoded = read_request_logs(prefix, model=MODEL)
+    assert indexed.rows == decoded.rows == 50
+    for name in ("x0", "x5", "country", "__version", "__timestamp"):
+        assert indexed.table[name].to_pylist() == decoded.table[name].to_pylist(), name

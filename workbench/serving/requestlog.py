@@ -127,8 +127,11 @@ class _File:
     unflushed: int = 0
     rows: int = 0
     model: str = ""
-    batches: list[tuple[Any, ...]] = field(default_factory=list)
+    batches: list[tuple[Any, ...]] = field(default_factory=list)  # since the last drain
+    batch_rows: int = 0
+    chunks: list[pa.Table] = field(default_factory=list)  # the index, one table per drain
     examples_only: bool = False
+    index_failed: bool = False
 
 
 class RequestLogs:
@@ -237,6 +240,7 @@ class RequestLogs:
             if f.unflushed:
                 f.writer.flush()
                 f.unflushed = 0
+            _compact(f)
             if now - f.opened >= self.max_file_seconds:
                 self._close_file(model)
 
@@ -492,36 +496,53 @@ def encode_predict_log(e: _Entry, sampling_rate: float = 1.0) -> bytes:
 
 
 def _append_rows(f: _File, e: _Entry) -> None:
-    """Keep the request's input arrays for the index (turned into columns when the file
-    closes: per request only a list append)."""
+    """Keep the request's input arrays for the index until the end of the drain (then
+    :func:`_compact` turns them into columns: per request only a list append)."""
     if e.kind != "predict":  # tf.Example requests: decoded from the records when read
         f.examples_only = True
         return
     f.batches.append((e.inputs, e.n, e.version, e.signature, int(e.timestamp)))
     f.rows += e.n
+    f.batch_rows += e.n
 
 
-def _index_table(f: _File, model: str) -> pa.Table:
+def _compact(f: _File) -> None:
+    """The drain's requests as one Arrow table of the index: the requests' own arrays are
+    let go at once (kept until the file closed, they held several times the file's size in
+    memory, scattered, and every request allocated fresh memory)."""
+    batches, rows = f.batches, f.batch_rows
+    f.batches, f.batch_rows = [], 0
+    if not batches or f.examples_only or f.index_failed:
+        return
+    try:
+        f.chunks.append(_index_table(batches, rows, f.model))
+    except Exception:  # noqa: BLE001 - the records are the source; the index is optional
+        log.exception("the index of %s cannot be built; readers decode its records", f.path)
+        f.index_failed = True
+        f.chunks = []
+
+
+def _index_table(batches: list[tuple[Any, ...]], rows: int, model: str) -> pa.Table:
     names: dict[str, None] = {}
-    for inputs, *_ in f.batches:
+    for inputs, *_ in batches:
         names.update(dict.fromkeys(inputs))
     cols: dict[str, pa.Array] = {}
     for name in names:
-        flat = _flat_column(f.batches, name, f.rows)
+        flat = _flat_column(batches, name, rows)
         if flat is not None:
             cols[name] = flat
             continue
         parts: list[Any] = []
-        for inputs, n, *_ in f.batches:
-            rows = _rows_of(inputs[name], n) if name in inputs else None
-            parts.append(rows if rows is not None else [None] * n)
-        cols[name] = _concat(parts, f.rows)
-    counts = np.array([b[1] for b in f.batches])
-    cols["__model"] = pa.array(np.repeat(np.array([model], dtype=object), f.rows))
-    cols["__version"] = pa.array(np.repeat(np.array([b[2] for b in f.batches]), counts))
-    cols["__signature"] = pa.array(np.repeat(np.array([b[3] for b in f.batches],
+        for inputs, n, *_ in batches:
+            values = _rows_of(inputs[name], n) if name in inputs else None
+            parts.append(values if values is not None else [None] * n)
+        cols[name] = _concat(parts, rows)
+    counts = np.array([b[1] for b in batches])
+    cols["__model"] = pa.array(np.repeat(np.array([model], dtype=object), rows))
+    cols["__version"] = pa.array(np.repeat(np.array([b[2] for b in batches]), counts))
+    cols["__signature"] = pa.array(np.repeat(np.array([b[3] for b in batches],
                                                       dtype=object), counts))
-    cols["__timestamp"] = pa.array(np.repeat(np.array([b[4] for b in f.batches]), counts))
+    cols["__timestamp"] = pa.array(np.repeat(np.array([b[4] for b in batches]), counts))
     return pa.table(cols)
 
 
@@ -564,9 +585,12 @@ def _concat(parts: list[Any], rows: int) -> pa.Array:
 def _write_index(f: _File) -> None:
     import pyarrow.parquet as pq
 
-    if f.examples_only or not f.rows:
+    _compact(f)
+    if f.examples_only or f.index_failed or not f.chunks:
         return  # classify/regress logs: read from the records
-    table = _index_table(f, f.model).replace_schema_metadata(
+    table = (pa.concat_tables(f.chunks, promote_options="permissive") if len(f.chunks) > 1
+             else f.chunks[0])
+    table = table.replace_schema_metadata(
         {"tfrecord_bytes": str(_size(f.path)), "records": str(f.records)})
     tmp = _index_path(f.path).with_suffix(".tmp")
     pq.write_table(table, tmp)
