@@ -164,13 +164,45 @@ def test_values_outside_the_schemas_ranges_are_counted_per_feature(guarded):
     assert "# TYPE workbench_input_out_of_range counter" in guarded.rest().metrics()
 
 
+def test_null_is_refused_for_a_model_that_does_not_say_it_imputes(guarded):
+    """JSON has no NaN: null is a missing value, taken only where the export's metadata says
+    the model imputes it (every numeric feature of a workbench model; the byod pipeline test
+    checks one). This test model would turn it into a meaningless finite score."""
+    status, doc = _post(guarded, _instance(x4="null"))
+    assert status == 400 and "input 'x4'" in doc["error"], doc
+    assert "imputes" in doc["error"]
+
+
+def test_null_is_taken_for_an_imputed_float_input_only():
+    import tensorflow as tf
+
+    spec = codec.InputSpec("hour", tf.TensorSpec([None], tf.int64))
+    spec.imputed = True
+    with pytest.raises(ServingError, match="float input whose missing value the model"):
+        codec.arrays_from_instances([{"hour": 3}, {"hour": None}], {"hour": spec})
+    spec = codec.InputSpec("amount", tf.TensorSpec([None], tf.float32))
+    with pytest.raises(ServingError, match="imputes"):
+        codec.arrays_from_instances([{"amount": 3.5}, {"amount": None}], {"amount": spec})
+    spec.imputed = True
+    arrays, _ = codec.arrays_from_instances([{"amount": 3.5}, {"amount": None}],
+                                            {"amount": spec})
+    assert arrays["amount"][0] == 3.5 and np.isnan(arrays["amount"][1])
+    with pytest.raises(ServingError, match="Infinity"):  # a null does not let Infinity in
+        codec.arrays_from_instances([{"amount": math.inf}, {"amount": None}],
+                                    {"amount": spec})
+
+
 def test_the_clients_send_no_non_finite_number(guarded):
     data = rows(2)
-    data[1]["x6"] = float("nan")
+    data[1]["x6"] = float("inf")
     with pytest.raises(ServingError) as err:
         guarded.rest().predict(MODEL, instances=data)
     assert err.value.code == "INVALID_ARGUMENT" and "not sent" in err.value.message
     assert "instances[1].x6" in err.value.message
+    data[1]["x6"] = float("nan")  # a missing value: sent as null, so the server decides
+    with pytest.raises(ServingError) as err:
+        guarded.rest().predict(MODEL, instances=data)
+    assert "not sent" not in err.value.message and "imputes" in err.value.message
     cols = columns(rows(2))
     cols["x8"] = np.array([1.0, np.inf], np.float32)
     with pytest.raises(ServingError) as err:

@@ -77,9 +77,11 @@ def build_metadata(*, run_id: str, step: str, parameters: Mapping[str, Any],
                   "classes": list(info.classes),
                   # a date/time input says its format (int64 epoch seconds, UTC)
                   # "range": the schema's domain of a numeric feature (the local server
-                  # counts served values outside it)
+                  # counts served values outside it); "missing": "imputed" where the model
+                  # fills a missing value (NaN) itself (the server then takes a JSON null)
                   "features": [{"name": f.name, "dtype": f.dtype, "kind": f.kind,
                                 **({"format": f.format} if f.format else {}),
+                                **({"missing": "imputed"} if f.kind == "numeric" else {}),
                                 **({"range": {"min": ranges[f.name][0],
                                               "max": ranges[f.name][1]}}
                                    if ranges and f.name in ranges else {})}

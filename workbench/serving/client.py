@@ -31,12 +31,13 @@ def model_path(name: str, version: int | None = None, label: str | None = None) 
 
 
 def _non_finite_at(obj: Any, where: str) -> str | None:
-    """Where the first NaN or Infinity of a JSON-ready object is (None: nowhere)."""
-    if isinstance(obj, float) and not math.isfinite(obj):
+    """Where the first Infinity of a JSON-ready object is (None: nowhere). NaN is a missing
+    value and goes as null (orjson writes it so), which the model server takes."""
+    if isinstance(obj, float) and math.isinf(obj):
         return f"{where}: {obj}"
-    if isinstance(obj, np.ndarray) and obj.dtype.kind == "f" and not np.isfinite(obj).all():
-        return f"{where}: {obj[~np.isfinite(obj)][0]}"
-    if isinstance(obj, np.floating) and not np.isfinite(obj):
+    if isinstance(obj, np.ndarray) and obj.dtype.kind == "f" and np.isinf(obj).any():
+        return f"{where}: {obj[np.isinf(obj)][0]}"
+    if isinstance(obj, np.floating) and np.isinf(obj):
         return f"{where}: {obj}"
     if isinstance(obj, dict):
         for k, v in obj.items():
@@ -51,12 +52,13 @@ def _non_finite_at(obj: Any, where: str) -> str | None:
     return None
 
 
-_SEND_NONE = ("the model server refuses NaN and Infinity (TF Serving's JSON accepts them); "
-              "send a finite number, or drop the example")
+_SEND_NONE = ("the model server refuses Infinity (TF Serving's JSON accepts it); send a "
+              "finite number, null (NaN) for a missing value, or drop the example")
 
 
 def _finite_json(body: Any) -> bytes:
-    """A request body without NaN or Infinity: the workbench's clients send none."""
+    """A request body without Infinity, NaN sent as null (a missing value): the workbench's
+    clients send no non-finite number."""
     found = _non_finite_at(body, "")
     if found:
         raise ServingError("INVALID_ARGUMENT", f"not sent: the request holds a non-finite "

@@ -99,7 +99,7 @@ class InputSpec:
     """What the request path needs of a signature input, computed once per signature (the
     TensorSpec/TensorShape accessors are slow on a per-request path)."""
 
-    __slots__ = ("dims", "dtype_name", "integral", "name", "np_dtype", "string")
+    __slots__ = ("dims", "dtype_name", "imputed", "integral", "name", "np_dtype", "string")
 
     def __init__(self, name: str, tensor_spec: Any) -> None:
         dtype = tensor_spec.dtype
@@ -108,6 +108,8 @@ class InputSpec:
         self.string = dtype.name == "string"
         self.integral = bool(dtype.is_integer or dtype.is_bool)
         self.np_dtype = None if self.string else np.dtype(dtype.as_numpy_dtype)
+        #: the model imputes a missing value (NaN) of this input: a JSON null is taken for it
+        self.imputed = False
         shape = tensor_spec.shape
         self.dims = None if shape.rank is None else tuple(shape.as_list())
 
@@ -129,19 +131,34 @@ def to_array(value: Any, spec: InputSpec, where: str, *,
         raw = np.asarray(value)
     except (ValueError, TypeError) as err:
         raise invalid(f"{where}: ragged nesting or mixed values: {err}") from err
+    nulls = None
+    if raw.dtype == object and spec.imputed and not spec.integral:
+        # null is a missing value, which this model imputes as it did in training (JSON has
+        # no NaN); a literal NaN or Infinity stays refused unless the server allows them
+        nulls = np.equal(raw, None)
+        if nulls.any():
+            try:
+                raw = np.where(nulls, np.nan, raw).astype(np.float64)
+            except (ValueError, TypeError):
+                pass  # not numbers besides the nulls: refused below
+        else:
+            nulls = None
     if raw.dtype.kind not in "biuf":
+        hint = ("" if None not in np.asarray(raw, dtype=object).ravel().tolist() else
+                " (null, a missing value, is taken only by a float input whose missing "
+                "value the model imputes, as the workbench's exports say in their metadata)")
         raise invalid(f"{where}: expected numbers for a {spec.dtype_name} input, got "
-                      f"{str(value)[:60]}")
+                      f"{str(value)[:60]}{hint}")
     if spec.integral and raw.dtype.kind == "f" and not np.all(np.floor(raw) == raw):
         raise invalid(f"{where}: expected whole numbers for a {spec.dtype_name} input")
     arr = raw.astype(spec.np_dtype, copy=False)
     if not allow_non_finite:
-        require_finite(arr, where, raw)
+        require_finite(arr if nulls is None else np.where(nulls, 0, arr), where, raw)
     return arr
 
 
-NON_FINITE_HINT = ("send finite numbers (a missing value is a missing feature, not NaN); a "
-                   "server started with --allow_non_finite accepts them as TF Serving does")
+NON_FINITE_HINT = ("send finite numbers, and null for a missing value; a server started with "
+                   "--allow_non_finite accepts NaN and Infinity as TF Serving does")
 
 
 def _all_finite(arr: np.ndarray) -> bool:

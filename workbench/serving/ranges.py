@@ -19,7 +19,7 @@ import numpy as np
 
 from workbench.serving.metrics import INPUT_OUT_OF_RANGE, Metrics
 
-__all__ = ["Ranges", "count_out_of_range", "read_ranges"]
+__all__ = ["Ranges", "count_out_of_range", "read_imputed", "read_ranges"]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,22 @@ def read_ranges(model_dir: str | Path) -> Ranges:
         log.warning("%s: no feature ranges read (%s); out-of-range values are not counted",
                     path, err)
         return {}
+
+
+def read_imputed(model_dir: str | Path) -> frozenset[str]:
+    """The inputs whose missing value (NaN) the model imputes, as the workbench's numeric
+    features do in the model (``workbench.features.preprocess``; the export says
+    ``"missing": "imputed"``): the only ones for which the server takes a JSON null. Empty
+    for a model without the workbench's metadata."""
+    path = Path(model_dir) / METADATA_FILE
+    if not path.is_file():
+        return frozenset()
+    try:
+        features = json.loads(path.read_text(encoding="utf-8"))["model"]["features"]
+        return frozenset(str(f["name"]) for f in features
+                         if isinstance(f, dict) and f.get("missing") == "imputed")
+    except (OSError, ValueError, KeyError, TypeError):
+        return frozenset()
 
 
 def count_out_of_range(metrics: Metrics, model: str, ranges: Ranges,

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from workbench.serving.codec import InputSpec
-from workbench.serving.ranges import read_ranges
+from workbench.serving.ranges import read_imputed, read_ranges
 from workbench.serving.status import ServingError, invalid
 
 __all__ = ["CLASSIFY", "PREDICT", "REGRESS", "Servable", "Signature", "WARMUP_FILE"]
@@ -79,6 +79,10 @@ class Servable:
                 key, sig_def.method_name if sig_def is not None else PREDICT, fn, specs,
                 sorted(fn.structured_outputs))
         self.ranges = read_ranges(self.path)  # the schema's numeric ranges, when exported
+        imputed = read_imputed(self.path)  # inputs that take null (a missing value)
+        for sig in self.signatures.values():
+            for name, spec in sig.inputs.items():
+                spec.imputed = name in imputed
         self.load_seconds = time.perf_counter() - started
 
     def __repr__(self) -> str:
