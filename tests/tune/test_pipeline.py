@@ -43,3 +43,27 @@ def test_stages_names_the_optional_stages(project) -> None:
     assert res.code == 0
     assert res.out.splitlines()[-1] == ("optional stages (workbench run --with STAGE, or list "
                                         "them in workbench.yaml): 02_tune, 07_bulk_inference")
+
+
+@pytest.mark.slow
+def test_workbench_run_with_02_tune_trains_the_values_it_found(project) -> None:
+    """Headless, as the nightly job runs it: the search's best values reach 02_train, which
+    records which came from tuning, and the search says whether it beat the defaults."""
+    import json
+
+    from workbench.runs.store import RunStore
+
+    res = run_workbench("run", "--with", "02_tune", "--to", "02_train",
+                        "-p", "rows=2000", "-p", "epochs=1", "-p", "hidden_units=[8]",
+                        "-p", "02_tune.max_trials=2", "-p", "02_tune.algorithm=random",
+                        cwd=project, timeout=600)
+    assert res.code == 0, res.out + res.err
+    run = RunStore(project / "runs").latest()
+    record = run.record()
+    assert [s for s in record.steps] == ["01_data_validation", "02_tune", "02_train"]
+    best = json.loads((run.path / "02_tune" / "best_hparams.json").read_text())
+    assert best["stopped_by"] == "trials" and isinstance(best["improved"], bool)
+    assert best["verdict"]  # beat the defaults, or says it did not
+    train = record.steps["02_train"]
+    assert train.inputs["02_tune/best_hparams"]
+    assert train.metrics["tuned"] == sorted(best["from_tuning"])
