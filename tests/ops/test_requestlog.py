@@ -97,7 +97,8 @@ def test_records_are_prediction_logs_tf_reads_and_the_index_matches_them(tmp_pat
     from tensorflow_serving.apis import prediction_log_pb2
 
     data = rows(200, seed=3)
-    logs, prefix = _logged(tmp_path, data)
+    logs, prefix = _logged(tmp_path, data, index=True)
+    assert len(list(prefix.parent.glob("*.parquet"))) == 1
     files = log_files(prefix)
     assert len(files) == 1 and files[0].name.startswith("fraud-")
     # TensorFlow's own TFRecord reader checks the framing and the CRCs
@@ -180,8 +181,7 @@ def test_a_full_queue_drops_records_instead_of_blocking(tmp_path):
 
 def test_a_truncated_last_record_is_skipped_and_said(tmp_path):
     _, prefix = _logged(tmp_path, rows(20))
-    (index,) = prefix.parent.glob("*.parquet")
-    index.unlink()
+    assert not list(prefix.parent.glob("*.parquet"))  # no index unless asked for
     (path,) = log_files(prefix)
     path.write_bytes(path.read_bytes()[:-30])
     log = read_request_logs(prefix)
@@ -376,7 +376,7 @@ def test_an_index_built_over_many_drains_matches_the_records(tmp_path):
     """Each drain's requests become one table of the index (their arrays are let go): drains
     of different batch sizes and layouts concatenate to what decoding the records gives."""
     prefix = tmp_path / "requests" / MODEL
-    logs = RequestLogs(Metrics(), drain_seconds=0.01)
+    logs = RequestLogs(Metrics(), drain_seconds=0.01, index=True)
     logs.configure(_config(prefix))
     data = rows(60, seed=5)
     for i, size in enumerate((1, 3, 2, 4)):

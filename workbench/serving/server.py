@@ -99,6 +99,7 @@ class ServerOptions:
     rest_api_max_body_bytes: int = 16 * 1024 * 1024
     request_log_max_file_bytes: int = 64 * 1024 * 1024
     request_log_max_total_bytes: int = 1024 * 1024 * 1024
+    request_log_index: bool = False
     verify: bool = True
     verify_public_key: str = ""
     auth_token_file: str = ""
@@ -137,7 +138,8 @@ class ModelServer:
         self.metrics = Metrics()
         self.request_logs = RequestLogs(
             self.metrics, max_file_bytes=options.request_log_max_file_bytes,
-            max_total_bytes=options.request_log_max_total_bytes)
+            max_total_bytes=options.request_log_max_total_bytes,
+            index=options.request_log_index)
         if options.enable_batching:
             batching = (read_batching(options.batching_parameters_file)
                         if options.batching_parameters_file else BatchingOptions())
@@ -253,6 +255,8 @@ def _parser() -> argparse.ArgumentParser:
     flag("request_log_max_file_bytes", int, "rotate a request log file at this size")
     flag("request_log_max_total_bytes", int, "disk budget of one model's request logs "
          "(the oldest files are removed)")
+    flag("request_log_index", bool, "also write a Parquet index beside each closed request "
+         "log (a faster workbench monitor, ~4 us more server CPU per logged request)")
     flag("verify", bool, "refuse versions whose integrity manifest does not match")
     flag("verify_public_key", str, "also require a valid Ed25519 signature from this key")
     flag("auth_token_file", str, "require 'Authorization: Bearer <token>' with this token "
