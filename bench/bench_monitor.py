@@ -40,7 +40,7 @@ SAMPLE = 20_000  # records decoded one by one for the peer's rate
 RUNS = 3  # workbench monitor runs; the median is the figure
 
 
-def _project(work: Path) -> tuple[Path, str]:
+def monitored_project(work: Path) -> tuple[Path, str]:
     """A project with a training run (statistics and schema of the demo data) and a model
     repository whose model logs requests."""
     import pyarrow as pa
@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="bench-monitor-"))
     os.environ["WORKBENCH_HOME"] = str(work)
-    repository, run = _project(work)
+    repository, run = monitored_project(work)
     t0 = time.perf_counter()
     files = _write_logs(repository / "requests", a.requests)
     generated = time.perf_counter() - t0

@@ -138,35 +138,16 @@ def _logging_config(prefix: Path):  # noqa: ANN202
 
 
 def _monitor(requests: int) -> tuple[float, float, int]:
-    import pyarrow as pa
-
+    from bench.bench_monitor import monitored_project
     from tests.serving.demo_model import columns, rows
-    from workbench.data.schema import infer_schema
-    from workbench.data.stats import compute_statistics
-    from workbench.runs.step import Step
-    from workbench.runs.store import RunStore
-    from workbench.serving.config import model_config
-    from workbench.serving.monitor import enable_logging, log_prefix, monitor
+    from workbench.serving.monitor import log_prefix, monitor
     from workbench.serving.repository import Repository
     from workbench.serving.requestlog import RequestLogs, read_request_logs
 
     project = Path(tempfile.mkdtemp(prefix="bench-monitor-"))
-    (project / "workbench.yaml").write_text("runs_dir: runs\n")
     os.environ["WORKBENCH_HOME"] = str(project)
-    train = rows(20_000, seed=0)
-    run = RunStore(project / "runs").create(state="succeeded")
-    step = Step(run, "01_data_validation", "compute")
-    stats = compute_statistics(pa.table({k: [r[k] for r in train] for k in train[0]}))
-    step.save("stats_train", stats, kind="proto")
-    step.save("schema", infer_schema(stats, drift_threshold=0.1, skew_threshold=0.1),
-              kind="pbtxt")
-    step.finish()
-    repo = Repository(project / "serving")
-    repo.init()
-    cfg = repo.read_config()
-    cfg.model_config_list.config.add().CopyFrom(model_config(MODEL, str(repo.base_path(MODEL))))
-    repo.write_config(cfg)
-    enable_logging(repo, MODEL)
+    repo_root, run_id = monitored_project(project)
+    repo = Repository(repo_root)
     logs = RequestLogs(queue_size=1 << 20, index=True)  # the indexed figure
     logs.configure(repo.read_config())
     pool = [columns([r]) for r in rows(2000, seed=4)]
@@ -180,7 +161,7 @@ def _monitor(requests: int) -> tuple[float, float, int]:
     logs.close(600)
 
     t0 = time.perf_counter()
-    report = monitor(repo, MODEL, run=run.id)
+    report = monitor(repo, MODEL, run=run_id)
     ours = time.perf_counter() - t0
     assert report.logs.rows == requests, report.logs.rows
     for index in log_prefix(repo, MODEL).parent.glob("*.parquet"):
