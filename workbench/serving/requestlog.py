@@ -51,6 +51,7 @@ from workbench.data.predictionlog import (
 )
 from workbench.data.predictionlog import index_path as _index_path
 from workbench.data.predictionlog import rows_of as _rows_of
+from workbench.data.wire import varint_bytes
 from workbench.errors import ConfigError
 from workbench.serving.metrics import REQUEST_LOG_DROPPED, REQUEST_LOG_RECORDS, Metrics
 
@@ -390,14 +391,7 @@ _SMALL = [bytes((i,)) for i in range(128)]
 
 
 def _varint(n: int) -> bytes:
-    if n < 128:
-        return _SMALL[n]
-    out = bytearray()
-    while n >= 128:
-        out.append(n & 0x7F | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
+    return _SMALL[n] if n < 128 else varint_bytes(n)
 
 
 def _len_field(number: int, payload: bytes) -> bytes:
