@@ -92,13 +92,30 @@ def app_command(ref: str, *, run: str | None = None, port: int = 8866,
 
 
 def run_foreground(argv: list[str], env: dict[str, str]) -> int:
-    """Run a Voila process until it ends or is interrupted; returns its exit status."""
+    """Run a Voila process until it ends, or until this process is interrupted (Ctrl-C) or
+    told to stop (SIGTERM, SIGHUP: a service manager, a closed terminal): then Voila is
+    stopped too, and shuts its kernels down, instead of being left running without a parent.
+    Returns Voila's exit status."""
+    import signal
+
     proc = subprocess.Popen(argv, env=env)
-    try:
-        return proc.wait()
-    except KeyboardInterrupt:
+
+    def stop(_signum: int, _frame: object) -> None:
         proc.terminate()
-        return proc.wait()
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        while True:
+            try:
+                return proc.wait()
+            except KeyboardInterrupt:
+                proc.terminate()
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def serve(ref: str, *, run: str | None = None, port: int = 8866) -> int:
