@@ -14,7 +14,7 @@ from workbench.errors import WorkbenchError
 from workbench.runs.store import Run
 from workbench.widgets._base import WorkbenchWidget, esc
 
-__all__ = ["ReportDownload", "stage_report_button"]
+__all__ = ["ReportDownload"]
 
 log = logging.getLogger(__name__)
 
@@ -57,19 +57,3 @@ class ReportDownload(WorkbenchWidget):
     def static_html(self) -> str:
         return (f"<div class='wb wb-report-download'>The report of this run: "
                 f"<code>workbench report {esc(self.run_id)}</code></div>")
-
-
-def stage_report_button(query: str | None) -> None:
-    """Show the button for the run of a stage view (``?stage=…&run=…``); nothing when the
-    page cannot show that stage (the stage page then says why)."""
-    from IPython.display import display
-
-    from workbench.apps.page import PageProblem
-    from workbench.apps.stage_view import stage_view
-
-    try:
-        view = stage_view(query)
-    except PageProblem:
-        return
-    if view.run is not None:
-        display(ReportDownload(view.run))

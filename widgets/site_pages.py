@@ -29,7 +29,8 @@ def home_page(query: str | None = None) -> Document:
 
 def stage_page(query: str | None = None) -> None:
     """A stage notebook's cells, in view mode for the page's run (see
-    :mod:`workbench.apps.stage_view`); shows a problem instead when it cannot."""
+    :mod:`workbench.apps.stage_view`), under its banner and the button that downloads the
+    run's report; shows a problem instead when it cannot."""
     from IPython import get_ipython
     from IPython.display import Markdown, display
 
@@ -43,6 +44,10 @@ def stage_page(query: str | None = None) -> None:
     display(HtmlPanel(f"<p class='wb-muted wb-run-banner' data-run='{esc(view.run_id)}'>Stage "
                       f"<b>{esc(view.stage)}</b> of run <code>{esc(view.run_id)}</code> ({esc(view.why)}), "
                       "read-only.</p>", kind="stage-banner"))
+    if view.run is not None:  # the run's report, to download, under the banner
+        from workbench.widgets.report_download import ReportDownload
+
+        display(ReportDownload(view.run))
     run_cells(view, get_ipython(), display, Markdown)
 
 
