@@ -42,11 +42,17 @@ def resolve_notebook(ref: str, project: Project) -> Path:
     try:
         return pipeline.stage(ref).notebook
     except ConfigError:
+        # an optional stage the project does not list, switched on for a run (run --with)
+        optional = [s for s in Pipeline.optional_stages() if s.matches(ref)]
+        if len(optional) == 1:
+            return optional[0].notebook
         apps = sorted(p.stem for p in _apps_dir().glob("*.ipynb"))
+        extra = ", ".join(s.name for s in Pipeline.optional_stages())
         raise ConfigError(
             f"no stage, app or notebook file '{ref}'",
-            hint=f"stages: {', '.join(pipeline.names)}; apps: {', '.join(apps) or 'none'}; "
-            "or a path to an .ipynb file") from None
+            hint=f"stages: {', '.join(pipeline.names)}"
+            + (f" (optional: {extra})" if extra else "")
+            + f"; apps: {', '.join(apps) or 'none'}; or a path to an .ipynb file") from None
 
 
 @dataclass
