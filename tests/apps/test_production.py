@@ -6,22 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.serving.conftest import placeholder_repository
 from workbench.apps.production import production_check
 from workbench.project import Project
-from workbench.serving.config import model_config
-from workbench.serving.repository import Repository
 from workbench.widgets.production_data import ProductionDataView
-
-
-def _repository(root: Path) -> Repository:
-    repo = Repository(root / "serving")
-    repo.init()
-    (repo.base_path("fraud") / "1").mkdir(parents=True)
-    cfg = repo.read_config()
-    cfg.model_config_list.config.add().CopyFrom(model_config("fraud",
-                                                             str(repo.base_path("fraud"))))
-    repo.write_config(cfg)
-    return repo
 
 
 def test_nothing_deployed_says_so(project: Path):
@@ -30,7 +18,7 @@ def test_nothing_deployed_says_so(project: Path):
 
 
 def test_a_model_without_request_logs_says_how_to_turn_them_on(project: Path):
-    _repository(project)
+    placeholder_repository(project / "serving")
     [entry] = production_check(Project.load(project))["models"]
     assert entry["status"] == "off" and entry["model"] == "fraud"
     assert "workbench monitor enable --model fraud" in entry["hint"]
@@ -39,7 +27,7 @@ def test_a_model_without_request_logs_says_how_to_turn_them_on(project: Path):
 def test_logging_on_but_nothing_logged_yet_is_said_not_raised(project: Path):
     from workbench.serving.monitor import enable_logging
 
-    repo = _repository(project)
+    repo = placeholder_repository(project / "serving")
     enable_logging(repo, "fraud")
     [entry] = production_check(Project.load(project))["models"]
     assert entry["status"] == "error" and entry["lead"], entry

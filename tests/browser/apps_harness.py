@@ -22,6 +22,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def project_with_run(source_root: Path, run_id: str, root: Path) -> Path:
+    """A new project folder ``root`` holding a copy of one run of ``source_root`` (its owner
+    lock left behind), for a test that adds runs or files of its own."""
+    import shutil
+
+    root.mkdir()
+    (root / "workbench.yaml").write_text("runs_dir: runs\n")
+    shutil.copytree(source_root / "runs" / run_id, root / "runs" / run_id,
+                    ignore=shutil.ignore_patterns("*.lock"))
+    return root
+
+
 def wait_listening(proc: subprocess.Popen, port: int, log: Path, what: str,
                    timeout: float) -> None:
     """Until ``proc`` accepts connections on ``port``; its log's tail if it exits first."""

@@ -17,6 +17,7 @@ from workbench.pipeline.spec import package_notebook
 from workbench.project import Project
 
 from ..conftest import ARTIFACTS
+from .apps_harness import project_with_run
 from .conftest import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -26,11 +27,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 def lab(small_runs, tmp_path):
     """JupyterLab on a copy of a finished small run (the live notebook writes into it)."""
     source_root, run_id = small_runs.upto("01_data_validation")
-    root = tmp_path / "lab-project"
-    root.mkdir()
-    (root / "workbench.yaml").write_text("runs_dir: runs\n")
-    shutil.copytree(source_root / "runs" / run_id, root / "runs" / run_id,
-                    ignore=shutil.ignore_patterns("*.lock"))
+    root = project_with_run(source_root, run_id, tmp_path / "lab-project")
     (root / "notebooks").mkdir()
     shutil.copy(package_notebook("01_data_validation.ipynb"), root / "notebooks")
     port, token = free_port(), "workbench-test"

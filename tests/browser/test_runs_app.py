@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from workbench.runs.store import RunStore
+
+from .apps_harness import project_with_run
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -15,11 +15,7 @@ def test_runs_app_lists_runs_and_shows_details(small_runs, voila_app, app_page, 
     source, run_id = small_runs.upto("01_data_validation")
     # a project where the run to click is not the newest one: the newest run's details are
     # shown from the start, so clicking that one would show nothing new
-    root = tmp_path / "runs-project"
-    root.mkdir()
-    (root / "workbench.yaml").write_text("runs_dir: runs\n")
-    shutil.copytree(source / "runs" / run_id, root / "runs" / run_id,
-                    ignore=shutil.ignore_patterns("*.lock"))
+    root = project_with_run(source, run_id, tmp_path / "runs-project")
     newer = RunStore(root / "runs").create(state="created").id
     app = voila_app("runs", project=root)
     page = app_page(app.url, wait_for=".wb-runs tr.wb-run-row")

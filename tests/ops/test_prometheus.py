@@ -233,14 +233,9 @@ def test_prometheus_scrapes_the_local_server_and_every_expression_has_data(
 @needs_prometheus
 def test_serve_manifests_writes_the_monitoring_files(tmp_path):
     from tests.conftest import run_workbench
-    from workbench.serving.config import VersionPolicy
-    from workbench.serving.repository import Repository
+    from tests.serving.conftest import placeholder_repository
 
-    repo = Repository(tmp_path / "serving")
-    repo.init()
-    (repo.base_path("fraud") / "1").mkdir(parents=True)
-    repo.set_model("fraud", policy=VersionPolicy("specific", versions=(1,)),
-                   labels={"stable": 1})
+    repo = placeholder_repository(tmp_path / "serving")
     out = run_workbench("serve", "manifests", "--target", "kubernetes", "--monitoring",
                         "--latency-budget-ms", "250", "--repository", str(repo.root),
                         "--out", str(tmp_path / "deploy"), cwd=tmp_path)

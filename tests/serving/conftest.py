@@ -45,6 +45,18 @@ def new_repository(root: Path, exports: dict[int, Path], *, versions: int = 1) -
     return repo
 
 
+def placeholder_repository(root: Path, model: str = MODEL) -> Repository:
+    """A model repository whose model has an empty version 1 labelled stable: enough for what
+    reads only the config (manifests, logging settings), with no export to load."""
+    from workbench.serving.config import VersionPolicy
+
+    repo = Repository(root)
+    repo.init()
+    (repo.base_path(model) / "1").mkdir(parents=True)
+    repo.set_model(model, policy=VersionPolicy("specific", versions=(1,)), labels={"stable": 1})
+    return repo
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory, exports) -> Iterator[ServerHandle]:
     """A running local server (batching on) with version 1 of the model labelled stable."""

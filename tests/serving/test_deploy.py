@@ -84,12 +84,9 @@ def test_kubernetes_manifests_validate_and_probe_the_status_route(tmp_path):
 
 def test_cli_writes_manifests_for_a_repository(tmp_path):
     from tests.conftest import run_workbench
+    from tests.serving.conftest import placeholder_repository
 
-    repo = Repository(tmp_path / "serving")
-    repo.init()
-    (repo.base_path("fraud") / "1").mkdir(parents=True)
-    repo.set_model("fraud", policy=VersionPolicy("specific", versions=(1,)),
-                   labels={"stable": 1})
+    repo = placeholder_repository(tmp_path / "serving")
     out = run_workbench("serve", "manifests", "--target", "kubernetes", "--repository",
                         str(repo.root), "--out", str(tmp_path / "deploy"), cwd=tmp_path)
     assert out.code == 0, out.text
