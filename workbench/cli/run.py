@@ -79,7 +79,8 @@ def register(cli: click.Group) -> None:
     @click.option("--to", "stop", metavar="STAGE", help="last stage to run")
     @click.option("--only", multiple=True, metavar="STAGE", help="run only this stage "
                   "(repeatable); earlier results come from the latest run that has them")
-    @click.option("--resume", metavar="RUN", help="continue an interrupted or failed run")
+    @click.option("--resume", metavar="RUN", help="continue an interrupted or failed run "
+                  "(with --only: execute just those stages of it)")
     @click.option("--force", is_flag=True, help="execute every stage, ignoring the cache")
     @click.option("--cell-timeout", type=float, help="seconds one cell may run")
     @click.option("--kernel-timeout", type=float, help="seconds to wait for a kernel to start")

@@ -119,11 +119,10 @@ class Runner:
         self.reporter.run_finished(run, state, seconds)
 
     def _prepare_resume(self, options: RunOptions) -> tuple[Run, list[Stage], dict[str, Any]]:
-        if options.assignments or options.params_file or options.start or options.stop \
-                or options.only:
+        if options.assignments or options.params_file or options.start or options.stop:
             raise ConfigError(
                 "--resume continues a run with the stages and parameters it started with",
-                hint="drop -p/--params/--from/--to/--only, or start a new run to change them")
+                hint="drop -p/--params/--from/--to, or start a new run to change them")
         run = self.store.open(options.resume)
         manifest = run.record()
         if run.is_owned():
@@ -136,6 +135,14 @@ class Runner:
             raise ConfigError(f"run {run.id} has stages the current pipeline lacks: {err}",
                               hint="restore the stage in workbench.yaml, or start a new run"
                               ) from err
+        if options.only:  # one step of an orchestrated run (e.g. a Kubeflow Pipelines step)
+            chosen = {self.pipeline.stage(ref).name for ref in options.only}
+            outside = sorted(chosen - {s.name for s in targets})
+            if outside:
+                raise ConfigError(
+                    f"run {run.id} does not include {', '.join(outside)}",
+                    hint=f"its stages: {', '.join(s.name for s in targets) or 'none'}")
+            targets = [s for s in targets if s.name in chosen]
         return run, targets, manifest.overrides or {}
 
     def _stage(self, run: Run, stage: Stage, overrides: dict[str, Any],
