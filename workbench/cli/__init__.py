@@ -71,6 +71,8 @@ def _register() -> None:
     git.register(cli)
     from workbench.cli import predict  # predict MODEL_OR_RUN --data FILE --out FILE
     predict.register(cli)
+    from workbench.cli import pipeline  # pipeline compile --to kubeflow, pipeline manifests
+    pipeline.register(cli)
 
 
 _register()
