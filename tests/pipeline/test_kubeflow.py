@@ -1,0 +1,256 @@
+"""`workbench pipeline compile --to kubeflow`: the KFP v2 YAML read back, and the compiled
+pipeline run end to end through kfp.local (SubprocessRunner in this environment) on the two
+fixture notebooks, compared with a real `workbench run`."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from workbench.pipeline.kubeflow import pipeline_parameter_name
+from workbench.pipeline.spec import RESERVED_PARAMETERS, Pipeline
+from workbench.project import Project
+from workbench.runs import Run, RunStore
+
+from ..conftest import FIXTURES, newest_run, run_workbench
+
+#: KFP's names of the parameter types (pipeline_spec ParameterType)
+KFP_TYPE = {str: "STRING", int: "NUMBER_INTEGER", float: "NUMBER_DOUBLE", bool: "BOOLEAN",
+            list: "LIST", dict: "STRUCT"}
+
+
+def compile_yaml(root: Path, *args: str) -> tuple[dict, dict]:
+    """Compile with the real CLI; the pipeline document and the platform (Kubernetes) one."""
+    out = root / "pipeline.yaml"
+    result = run_workbench("pipeline", "compile", "--to", "kubeflow", "--out", str(out), *args,
+                           cwd=root, env={"WORKBENCH_HOME": str(root)})
+    assert result.code == 0, result.text
+    spec, platform = yaml.safe_load_all(out.read_text())
+    return spec, platform
+
+
+def tasks_by_stage(spec: dict) -> dict[str, dict]:
+    return {t["taskInfo"]["name"]: {"key": key, **t}
+            for key, t in spec["root"]["dag"]["tasks"].items()}
+
+
+def test_every_stage_need_and_parameter_of_the_default_pipeline_is_in_the_yaml(project):
+    spec, platform = compile_yaml(project, "--image", "registry.example/tf-workbench:9",
+                                  "--with", "02_tune", "--with", "07_bulk_inference",
+                                  "-p", "02_train.epochs=7")
+    pipeline = Pipeline.for_project(Project.load(project)).including(
+        ["02_tune", "07_bulk_inference"])
+    tasks = tasks_by_stage(spec)
+    assert sorted(tasks) == sorted(pipeline.names)  # the order: dependentTasks, below
+    inputs = spec["root"]["inputDefinitions"]["parameters"]
+    executors = spec["deploymentSpec"]["executors"]
+    mounts = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    previous = None
+    for stage in pipeline.stages:
+        task = tasks[stage.name]
+        after = set(task.get("dependentTasks", []))
+        assert {tasks[n]["key"] for n in stage.needs} <= after, stage.name
+        if previous:  # one process owns a run: the steps follow the pipeline's order
+            assert tasks[previous]["key"] in after
+        previous = stage.name
+        assert task["cachingOptions"].get("enableCache", False) is False
+        executor = executors[spec["components"][task["componentRef"]["name"]]["executorLabel"]]
+        container = executor["container"]
+        assert container["image"] == "registry.example/tf-workbench:9"
+        assert "pip install" not in " ".join(container["command"])  # nothing fetched
+        (mount,) = mounts[spec["components"][task["componentRef"]["name"]]["executorLabel"]][
+            "pvcMount"]
+        assert mount["mountPath"] == "/work" and mount["constant"] == "workbench-shared"
+        for name, param in stage.declared_parameters().items():
+            if name in RESERVED_PARAMETERS:
+                continue
+            key = pipeline_parameter_name(stage, name)
+            declared = inputs[key]
+            assert declared["parameterType"] == KFP_TYPE[param.kind], key
+            want = 7 if (stage.name, name) == ("02_train", "epochs") else param.default
+            if param.kind in (int, float):
+                assert float(declared["defaultValue"]) == float(want), key
+            else:
+                assert declared["defaultValue"] == want, key
+            task_input = task["inputs"]["parameters"][name]
+            assert task_input == {"componentInputParameter": key}
+    assert inputs["workbench_project"]["defaultValue"] == "/work"
+    assert inputs["workbench_run"]["defaultValue"] == ""
+    assert len(inputs) == 3 + sum(
+        len(set(s.declared_parameters()) - set(RESERVED_PARAMETERS)) for s in pipeline.stages)
+
+
+def write_notebook(path: Path, parameters: str, body: str) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    cell = nbformat.v4.new_code_cell(textwrap.dedent(parameters))
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell, nbformat.v4.new_code_cell(textwrap.dedent(body))]
+    nbformat.write(nb, path)
+
+
+def test_a_parameter_kfp_cannot_carry_is_refused_naming_stage_parameter_and_fix(project):
+    write_notebook(project / "weigh.ipynb", '''
+        run_dir = ""
+        step = "weigh"
+        mode = "compute"
+        rows = 10  # rows to weigh
+        weights = None  # per-class weights; None: equal
+        ''', "print(rows, weights)")
+    (project / "workbench.yaml").write_text(
+        "runs_dir: runs\nstages:\n  - name: 01_weigh\n    notebook: weigh.ipynb\n")
+    out = project / "pipeline.yaml"
+    result = run_workbench("pipeline", "compile", "--to", "kubeflow", "--out", str(out),
+                           cwd=project, env={"WORKBENCH_HOME": str(project)})
+    assert result.code == 1, result.text
+    assert "stage 01_weigh: parameter 'weights' has type None (default None)" in result.err
+    assert "which a Kubeflow Pipelines parameter cannot carry" in result.err
+    assert "fix: KFP parameters are str, int, float, bool, list or dict" in result.err
+    assert "Traceback" not in result.err
+    assert not out.exists()
+
+
+# -- kfp.local runs ------------------------------------------------------------------------------
+
+_LOCAL = textwrap.dedent('''
+    import json, sys
+    import kfp.local
+    from kfp import components
+    root, spec, args = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+    kfp.local.init(runner=kfp.local.SubprocessRunner(use_venv=False), pipeline_root=root)
+    components.load_component_from_file(spec)(**args)
+    ''')
+
+
+def run_local(spec: Path, pipeline_root: Path, **args: object) -> subprocess.CompletedProcess:
+    """The compiled YAML run by kfp.local in a fresh interpreter (kfp.local.init is global)."""
+    env = {k: v for k, v in os.environ.items() if k != "WORKBENCH_HOME"}
+    return subprocess.run([sys.executable, "-c", _LOCAL, str(pipeline_root), str(spec),
+                           json.dumps(args)], capture_output=True, text=True, timeout=600,
+                          env=env, cwd=pipeline_root.parent)
+
+
+def log_of(proc: subprocess.CompletedProcess) -> str:
+    """What kfp.local printed, without its colours."""
+    return re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout + proc.stderr)
+
+
+def shape(run: Path) -> dict[str, set[str]]:
+    """Every step folder's files and folders, relative to it."""
+    return {step.name: {p.relative_to(step).as_posix() for p in step.rglob("*")}
+            for step in sorted(run.iterdir()) if step.is_dir()}
+
+
+def step_outputs(pipeline_root: Path, task: str) -> tuple[dict, str]:
+    """A task's executor output (metrics metadata) and its Markdown summary, from kfp.local's
+    pipeline root."""
+    (folder,) = [p for p in pipeline_root.glob(f"*/{task}") if p.is_dir()]
+    output = folder / "executor_output.json"
+    data = json.loads(output.read_text()) if output.exists() else {}
+    return data, (folder / "summary").read_text()
+
+
+def fixture_copy(root: Path) -> Path:
+    root.mkdir(parents=True)
+    shutil.copytree(FIXTURES / "notebooks", root / "notebooks")
+    (root / "workbench.yaml").write_text((FIXTURES / "pipeline.yaml").read_text()
+                                         + "runs_dir: runs\n")
+    return root
+
+
+@pytest.fixture(scope="module")
+def local_run(tmp_path_factory):
+    """One project, its pipeline compiled and run once through kfp.local with a non-default
+    parameter, and the same parameters run by `workbench run` in a second copy."""
+    base = tmp_path_factory.mktemp("kubeflow")
+    root = fixture_copy(base / "project")
+    spec, _ = compile_yaml(root)
+    proc = run_local(root / "pipeline.yaml", base / "kfp-root", workbench_project=str(root),
+                     produce__value=2)
+    reference = fixture_copy(base / "reference")
+    params = reference / "params.yaml"
+    params.write_text(yaml.safe_dump({"01_produce": {"value": 2}}))
+    ran = run_workbench("run", "--params", str(params), cwd=reference,
+                        env={"WORKBENCH_HOME": str(reference)})
+    assert ran.code == 0, ran.text
+    return {"root": root, "proc": proc, "kfp_root": base / "kfp-root", "spec": spec,
+            "reference": newest_run(reference)}
+
+
+@pytest.mark.slow
+def test_kfp_local_runs_every_step_into_one_run_shaped_like_workbench_run(local_run):
+    proc = local_run["proc"]
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    (run,) = RunStore(local_run["root"] / "runs").runs()
+    assert run.id.startswith("kfp-")
+    record = run.record()
+    assert record.state == "succeeded"
+    assert list(record.steps) == ["01_produce", "02_consume"]
+    assert all(s.state == "succeeded" for s in record.steps.values())
+    assert record.steps["01_produce"].parameters["value"] == 2
+    produced = record.steps["01_produce"].artifacts["numbers"].sha256
+    assert record.steps["02_consume"].inputs == {"01_produce/numbers": produced}
+    assert shape(run.path) == shape(local_run["reference"])
+    reference = Run(local_run["reference"]).record()
+    assert {s: set(r.artifacts) for s, r in record.steps.items()} == {
+        s: set(r.artifacts) for s, r in reference.steps.items()}
+    tasks = tasks_by_stage(local_run["spec"])
+    for name, step in record.steps.items():
+        output, summary = step_outputs(local_run["kfp_root"], tasks[name]["key"])
+        (metrics,) = output["artifacts"]["metrics"]["artifacts"]
+        assert metrics["metadata"] == {k: float(v) for k, v in step.metrics.items()}
+        assert f"`{run.id}`" in summary and "step state: succeeded" in summary
+    assert record.steps["01_produce"].metrics == {"value": 2}
+    assert f"workbench run --only 02_consume --resume {run.id}" in proc.stdout
+
+
+@pytest.mark.slow
+def test_a_failed_gate_fails_its_step_with_the_reason_in_log_and_summary(local_run):
+    kfp_root = local_run["kfp_root"].with_name("kfp-gate")
+    proc = run_local(local_run["root"] / "pipeline.yaml", kfp_root,
+                     workbench_project=str(local_run["root"]), consume__threshold=2)
+    assert proc.returncode != 0
+    log = log_of(proc)
+    assert "gate 'small_total' of stage 02_consume failed" in log
+    assert "total 3 is not below 2" in log
+    assert "Task 'stage-02-consume' finished with status FAILURE" in log
+    assert "Task 'stage-01-produce' finished with status SUCCESS" in log
+    run = RunStore(local_run["root"] / "runs").runs()[-1]
+    assert run.record().state == "gate_failed"
+    assert run.record().steps["02_consume"].state == "gate_failed"
+    _, summary = step_outputs(kfp_root, tasks_by_stage(local_run["spec"])["02_consume"]["key"])
+    assert "**small_total**: FAILED" in summary and "total 3 is not below 2" in summary
+
+
+@pytest.mark.slow
+def test_a_step_without_the_shared_volume_fails_naming_the_path(local_run, tmp_path):
+    missing = tmp_path / "not-mounted"
+    proc = run_local(local_run["root"] / "pipeline.yaml", tmp_path / "kfp-root",
+                     workbench_project=str(missing))
+    assert proc.returncode != 0
+    log = log_of(proc)
+    assert f"the project folder {missing} does not exist in this step's container" in log
+    assert "mount the shared volume" in log
+    assert not missing.exists()
+
+
+@pytest.mark.slow
+def test_resume_only_refuses_a_stage_outside_the_run(fixture_project, workbench):
+    first = workbench("run", "--only", "01_produce")
+    assert first.code == 0, first.text
+    run_id = newest_run(fixture_project).name
+    result = workbench("run", "--resume", run_id, "--only", "02_consume")
+    assert result.code == 1
+    assert f"run {run_id} does not include 02_consume" in result.err
+    assert "its stages: 01_produce" in result.err
