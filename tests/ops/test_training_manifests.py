@@ -138,3 +138,30 @@ def test_a_number_that_is_not_one_is_a_usage_error(project):
     result = run_workbench("pipeline", "manifests", "--training-workers", "two",
                            cwd=project, env={"WORKBENCH_HOME": str(project)})
     assert result.code == 2 and "'two' is not a valid integer" in result.err
+
+
+def test_the_tfjob_holds_the_same_workers_and_its_pod_template_validates(project, tmp_path):
+    _, job, out = manifests(project, "--training-workers", "3", "--run", "r1", "--tfjob")
+    (path,) = (out / "tfjob").glob("*.yaml")
+    tfjob = yaml.safe_load(path.read_text())
+    assert (tfjob["apiVersion"], tfjob["kind"]) == ("kubeflow.org/v1", "TFJob")
+    worker = tfjob["spec"]["tfReplicaSpecs"]["Worker"]
+    assert set(tfjob["spec"]["tfReplicaSpecs"]) == {"Worker"} and worker["replicas"] == 3
+    (container,) = worker["template"]["spec"]["containers"]
+    (job_container,) = job["spec"]["template"]["spec"]["containers"]
+    assert container["name"] == "tensorflow"  # the operator's container
+    assert container["args"] == job_container["args"]
+    assert {e["name"] for e in container["env"]}.isdisjoint({"TF_CONFIG", "WORKER_INDEX"})
+    # kubernetes-validate has no schema for a CRD: it only warns on the TFJob itself
+    proc = subprocess.run([BIN / "kubernetes-validate", "--strict", path],
+                          capture_output=True, text=True, timeout=120)
+    assert "Couldn't find schema for kind TFJob" in proc.stdout + proc.stderr
+    # the pod template it carries is a core pod spec, which it can check
+    pod = tmp_path / "pod.yaml"
+    pod.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "Pod",
+                                   "metadata": {"name": "worker"},
+                                   "spec": {**worker["template"]["spec"], "restartPolicy":
+                                            worker["restartPolicy"]}}))
+    proc = subprocess.run([BIN / "kubernetes-validate", "--strict", pod],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

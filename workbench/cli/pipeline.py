@@ -72,8 +72,10 @@ def register(cli: click.Group) -> None:
                   help="where the workers mount it")
     @click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE",
                   help="training parameter for the workers (repeatable)")
+    @click.option("--tfjob", is_flag=True, help="also write the workers as a Kubeflow TFJob "
+                  "(kubeflow.org/v1), for clusters with the training operator")
     def manifests_cmd(workers: int, run_id: str | None, image: str, out: str, name: str,
-                      pvc: str, mount_path: str, params: tuple[str, ...]) -> None:
+                      pvc: str, mount_path: str, params: tuple[str, ...], tfjob: bool) -> None:
         """Write an Indexed Job and a headless Service for multi-worker training.
 
         Each of the N pods runs `python -m workbench.train.worker` with its own TF_CONFIG
@@ -100,7 +102,9 @@ def register(cli: click.Group) -> None:
         runs_dir = project.config.get("runs_dir", "runs")
         paths = write_training_manifests(out, workers, run=run_id, image=image, name=name,
                                          pvc=pvc, mount_path=mount_path, runs_dir=runs_dir,
-                                         params=values)
+                                         params=values, tfjob=tfjob)
         for path in paths:
             click.echo(f"wrote {Path(path)}")
         click.echo(f"apply with: kubectl apply -f {out}  ({workers} worker(s) of run {run_id})")
+        if tfjob:
+            click.echo(f"or, with the Kubeflow training operator: kubectl apply -f {out}/tfjob")

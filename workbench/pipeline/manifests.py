@@ -25,8 +25,8 @@ import yaml
 from workbench.errors import ConfigError
 from workbench.pipeline.kubeflow import DEFAULT_IMAGE, DEFAULT_MOUNT_PATH, DEFAULT_PVC
 
-__all__ = ["INDEX_ANNOTATION", "INDEX_VARIABLE", "PORT", "check_workers", "training_manifests",
-           "write_training_manifests"]
+__all__ = ["INDEX_ANNOTATION", "INDEX_VARIABLE", "PORT", "check_workers", "tfjob_manifest",
+           "training_manifests", "write_training_manifests"]
 
 #: the annotation of an Indexed Job's pod holding its completion index
 INDEX_ANNOTATION = "batch.kubernetes.io/job-completion-index"
@@ -128,9 +128,40 @@ def training_manifests(workers: int, *, run: str, image: str = DEFAULT_IMAGE,
     return [service, job]
 
 
-def write_training_manifests(out: str | Path, workers: int, **options: Any) -> list[Path]:
+def tfjob_manifest(job: dict[str, Any]) -> dict[str, Any]:
+    """The same workers as a Kubeflow ``TFJob`` (``kubeflow.org/v1``), for clusters with the
+    Kubeflow training operator: it creates the pods and their Services and sets ``TF_CONFIG``
+    itself (``cluster.worker`` and the task's own index), so the pod template drops the
+    index variables; the operator requires the container to be named ``tensorflow``."""
+    spec = job["spec"]
+    template = json.loads(json.dumps(spec["template"]))
+    pod = template["spec"]
+    pod.pop("subdomain", None)
+    pod.pop("restartPolicy", None)
+    (container,) = pod["containers"]
+    container["name"] = "tensorflow"
+    container["env"] = [e for e in container["env"]
+                        if e["name"] not in (INDEX_VARIABLE, "TF_CONFIG")]
+    container["ports"] = [{"name": "tfjob-port", "containerPort": PORT}]
+    return {
+        "apiVersion": "kubeflow.org/v1", "kind": "TFJob",
+        "metadata": json.loads(json.dumps(job["metadata"])),
+        "spec": {
+            "runPolicy": {"backoffLimit": spec["backoffLimit"],
+                          "activeDeadlineSeconds": spec["activeDeadlineSeconds"],
+                          "cleanPodPolicy": "None"},
+            "tfReplicaSpecs": {"Worker": {"replicas": spec["completions"],
+                                          "restartPolicy": "Never", "template": template}},
+        },
+    }
+
+
+def write_training_manifests(out: str | Path, workers: int, *, tfjob: bool = False,
+                             **options: Any) -> list[Path]:
     """Write the Service and the Job as ``<out>/<name>-service.yaml`` and
-    ``<out>/<name>-job.yaml``; returns the paths."""
+    ``<out>/<name>-job.yaml`` (and, with ``tfjob``, the TFJob as
+    ``<out>/tfjob/<name>-tfjob.yaml``, apart, so that ``kubectl apply -f OUT`` does not start
+    the workers twice); returns the paths."""
     service, job = training_manifests(workers, **options)
     folder = Path(out)
     if folder.exists() and not folder.is_dir():
@@ -139,8 +170,13 @@ def write_training_manifests(out: str | Path, workers: int, **options: Any) -> l
     head = (f"# Multi-worker training of run {options['run']} with {workers} worker(s): "
             "written by `workbench pipeline manifests`.\n")
     paths = []
-    for kind, doc in (("service", service), ("job", job)):
-        path = folder / f"{doc['metadata']['name']}-{kind}.yaml"
+    docs = [("service", service), ("job", job)]
+    if tfjob:
+        docs.append(("tfjob", tfjob_manifest(job)))
+    for kind, doc in docs:
+        path = (folder / "tfjob" if kind == "tfjob" else folder) / \
+            f"{doc['metadata']['name']}-{kind}.yaml"
+        path.parent.mkdir(exist_ok=True)
         path.write_text(head + yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
         paths.append(path)
     return paths
