@@ -147,8 +147,10 @@ def log_of(proc: subprocess.CompletedProcess) -> str:
 
 
 def shape(run: Path) -> dict[str, set[str]]:
-    """Every step folder's files and folders, relative to it."""
-    return {step.name: {p.relative_to(step).as_posix() for p in step.rglob("*")}
+    """Every step folder's files and folders, relative to it (TensorBoard names its event
+    files by time, host and process: those parts are left out)."""
+    return {step.name: {re.sub(r"(tfevents)\.\d+\..*", r"\1.*", p.relative_to(step).as_posix())
+                        for p in step.rglob("*")}
             for step in sorted(run.iterdir()) if step.is_dir()}
 
 
@@ -216,24 +218,6 @@ def test_kfp_local_runs_every_step_into_one_run_shaped_like_workbench_run(local_
 
 
 @pytest.mark.slow
-def test_a_failed_gate_fails_its_step_with_the_reason_in_log_and_summary(local_run):
-    kfp_root = local_run["kfp_root"].with_name("kfp-gate")
-    proc = run_local(local_run["root"] / "pipeline.yaml", kfp_root,
-                     workbench_project=str(local_run["root"]), consume__threshold=2)
-    assert proc.returncode != 0
-    log = log_of(proc)
-    assert "gate 'small_total' of stage 02_consume failed" in log
-    assert "total 3 is not below 2" in log
-    assert "Task 'stage-02-consume' finished with status FAILURE" in log
-    assert "Task 'stage-01-produce' finished with status SUCCESS" in log
-    run = RunStore(local_run["root"] / "runs").runs()[-1]
-    assert run.record().state == "gate_failed"
-    assert run.record().steps["02_consume"].state == "gate_failed"
-    _, summary = step_outputs(kfp_root, tasks_by_stage(local_run["spec"])["02_consume"]["key"])
-    assert "**small_total**: FAILED" in summary and "total 3 is not below 2" in summary
-
-
-@pytest.mark.slow
 def test_a_step_without_the_shared_volume_fails_naming_the_path(local_run, tmp_path):
     missing = tmp_path / "not-mounted"
     proc = run_local(local_run["root"] / "pipeline.yaml", tmp_path / "kfp-root",
@@ -254,3 +238,76 @@ def test_resume_only_refuses_a_stage_outside_the_run(fixture_project, workbench)
     assert result.code == 1
     assert f"run {run_id} does not include 02_consume" in result.err
     assert "its stages: 01_produce" in result.err
+
+
+@pytest.fixture(scope="module")
+def real_stages(tmp_path_factory):
+    """The real 01_data_validation and 02_train notebooks with the test suite's small
+    parameters (tests/fixtures/small.yaml, a list among them), through kfp.local and through
+    `workbench run`."""
+    base = tmp_path_factory.mktemp("kubeflow-real")
+    small = yaml.safe_load((FIXTURES / "small.yaml").read_text())
+    small = {k: small[k] for k in ("01_data_validation", "02_train")}
+    roots = []
+    for name in ("project", "reference"):
+        root = base / name
+        root.mkdir()
+        (root / "workbench.yaml").write_text(
+            "runs_dir: runs\nstages: [01_data_validation, 02_train]\n")
+        roots.append(root)
+    root, reference = roots
+    compile_yaml(root)
+    pipeline = Pipeline.for_project(Project.load(root))
+    args = {pipeline_parameter_name(pipeline.stage(s), k): v
+            for s, values in small.items() for k, v in values.items()}
+    proc = run_local(root / "pipeline.yaml", base / "kfp-root", workbench_project=str(root),
+                     **args)
+    params = reference / "params.yaml"
+    params.write_text(yaml.safe_dump(small))
+    ran = run_workbench("run", "--params", str(params), cwd=reference,
+                        env={"WORKBENCH_HOME": str(reference)}, timeout=900)
+    assert ran.code == 0, ran.text
+    return {"root": root, "proc": proc, "small": small, "kfp_root": base / "kfp-root",
+            "reference": newest_run(reference)}
+
+
+@pytest.mark.slow
+def test_real_stages_run_through_kfp_local_as_workbench_run_runs_them(real_stages):
+    proc = real_stages["proc"]
+    assert proc.returncode == 0, log_of(proc)[-4000:]
+    (run,) = RunStore(real_stages["root"] / "runs").runs()
+    record, reference = run.record(), Run(real_stages["reference"]).record()
+    assert record.state == reference.state == "succeeded"
+    assert shape(run.path) == shape(real_stages["reference"])
+    for name, step in record.steps.items():
+        # the values arrive typed as declared (KFP carries [16] as [16.0])
+        assert step.parameters == reference.steps[name].parameters, name
+        assert set(step.artifacts) == set(reference.steps[name].artifacts)
+    assert record.steps["02_train"].parameters["hidden_units"] == \
+        real_stages["small"]["02_train"]["hidden_units"]
+    output, _ = step_outputs(real_stages["kfp_root"], "stage-02-train")
+    (metrics,) = output["artifacts"]["metrics"]["artifacts"]
+    numbers = {k: float(v) for k, v in record.steps["02_train"].metrics.items()
+               if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    assert metrics["metadata"] == numbers and "val_auc" in numbers
+
+
+@pytest.mark.slow
+def test_the_data_validation_gate_fails_the_pipeline_at_its_step(real_stages, tmp_path):
+    proc = run_local(real_stages["root"] / "pipeline.yaml", tmp_path / "kfp-root",
+                     workbench_project=str(real_stages["root"]),
+                     data_validation__rows=real_stages["small"]["01_data_validation"]["rows"],
+                     data_validation__faults=["negative_ages"])
+    assert proc.returncode != 0
+    log = log_of(proc)
+    assert "gate 'data_validation' of stage 01_data_validation failed" in log
+    assert "customer_age" in log and "below the schema minimum" in log
+    assert "Task 'stage-01-data-validation' finished with status FAILURE" in log
+    assert "Task 'stage-02-train'" not in log  # the pipeline stopped at the gate
+    _, summary = step_outputs(tmp_path / "kfp-root", "stage-01-data-validation")
+    assert "**data_validation**: FAILED" in summary and "customer_age" in summary
+    assert "step state: gate_failed (exit code 3)" in summary
+    run = RunStore(real_stages["root"] / "runs").runs()[-1]
+    assert run.record().state == "gate_failed"
+    assert list(run.record().steps) == ["01_data_validation"]
+    assert run.record().steps["01_data_validation"].state == "gate_failed"

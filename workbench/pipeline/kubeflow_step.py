@@ -107,8 +107,23 @@ def _open_or_create(project: Project, run_id: str, stages: list[str]) -> Run:
     return run
 
 
+def _whole_numbers(value: Any) -> Any:
+    """A LIST or STRUCT value as it was given: KFP carries them as protobuf ``Value``s, whose
+    numbers are doubles, so ``[16]`` arrives as ``[16.0]``. A whole number inside becomes an
+    int again; a parameter declared float turns it back (the declaration coerces)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_whole_numbers(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _whole_numbers(v) for k, v in value.items()}
+    return value
+
+
 def _record_values(run: Run, pipeline: Pipeline, stage: str, values: dict[str, Any]) -> None:
     """Check the stage's values against its declaration and record them as its overrides."""
+    values = {k: _whole_numbers(v) if isinstance(v, (list, dict)) else v
+              for k, v in values.items()}
     overrides = resolve_parameters(pipeline, [pipeline.stage(stage)],
                                    params_file={stage: dict(values)})[stage]
 
