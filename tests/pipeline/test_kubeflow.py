@@ -311,3 +311,35 @@ def test_the_data_validation_gate_fails_the_pipeline_at_its_step(real_stages, tm
     assert run.record().state == "gate_failed"
     assert list(run.record().steps) == ["01_data_validation"]
     assert run.record().steps["01_data_validation"].state == "gate_failed"
+
+
+_AS_ANOTHER_USER = textwrap.dedent('''
+    import os, sys
+    from workbench.errors import ConfigError
+    from workbench.pipeline.kubeflow_step import check_shared_folder
+    if os.getuid() == 0:  # root writes anywhere: check as an unprivileged user
+        os.setgid(65534)
+        os.setuid(65534)
+    try:
+        check_shared_folder(sys.argv[1])
+    except ConfigError as err:
+        print(err)
+        sys.exit(1)
+    ''')
+
+
+def test_a_shared_folder_the_step_cannot_write_is_named():
+    import tempfile
+
+    # a folder others can enter but not write (the pytest folders of root are private)
+    folder = Path(tempfile.mkdtemp(prefix="read-only-project-", dir="/tmp"))
+    try:
+        folder.chmod(0o555)
+        proc = subprocess.run([sys.executable, "-c", _AS_ANOTHER_USER, str(folder)],
+                              capture_output=True, text=True, timeout=60, cwd="/")
+        assert proc.returncode == 1, proc.stdout + proc.stderr
+        assert f"the project folder {folder} is not writable by this step" in proc.stdout
+        assert "mount the shared volume read-write" in proc.stdout
+    finally:
+        folder.chmod(0o755)
+        folder.rmdir()
