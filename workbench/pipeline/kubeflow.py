@@ -60,7 +60,6 @@ KFP_TYPES: dict[type, type] = {str: str, int: int, float: float, bool: bool, lis
 #: inputs every step has besides the stage's parameters
 _STEP_INPUTS = ("workbench_project", "workbench_run", "workbench_force", "workbench_job")
 _STEP_OUTPUTS = ("metrics", "summary")
-_PIPELINE_INPUTS = ("workbench_project", "workbench_run", "workbench_force")
 
 
 def _kfp() -> Any:
@@ -85,7 +84,7 @@ def pipeline_parameter_name(stage: Stage, parameter: str) -> str:
 
 def _kfp_type(stage: Stage, param: Parameter) -> type:
     kind = param.kind
-    if kind not in KFP_TYPES or (kind is float and isinstance(param.default, bool)):
+    if kind not in KFP_TYPES:  # None: a notebook default of None, or a union declared
         shown = param.type_name or type(param.default).__name__
         raise ParameterError(
             f"stage {stage.name}: parameter '{param.name}' has type {shown} (default "
