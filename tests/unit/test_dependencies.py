@@ -18,8 +18,8 @@ from ..conftest import REPO
 SOURCES = ("workbench", "widgets")
 FIRST_PARTY = {"workbench", "bench", "tests"}
 #: modules the library imports only for an optional extra: module -> extra that declares it
-#: (none today; an entry here lets such an import stay out of the runtime dependencies)
-EXTRA_ONLY: dict[str, str] = {}
+#: (an entry here lets such an import stay out of the runtime dependencies)
+EXTRA_ONLY: dict[str, str] = {"kfp": "kubeflow"}
 
 
 def _normalize(name: str) -> str:

@@ -64,12 +64,13 @@ _STEP_OUTPUTS = ("metrics", "summary")
 
 def _kfp() -> Any:
     try:
-        import kfp  # noqa: F401
-        from kfp import compiler, dsl, kubernetes
+        import kfp.compiler
+        import kfp.dsl
+        import kfp.kubernetes  # the kfp-kubernetes distribution
     except ImportError as err:
         raise ConfigError(f"compiling for Kubeflow Pipelines needs the kfp SDK ({err})",
                           hint="pip install 'tf-workbench[kubeflow]'") from err
-    return dsl, compiler, kubernetes
+    return kfp.dsl, kfp.compiler, kfp.kubernetes
 
 
 def _identifier(text: str) -> str:
