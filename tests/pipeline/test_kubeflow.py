@@ -230,14 +230,28 @@ def test_a_step_without_the_shared_volume_fails_naming_the_path(local_run, tmp_p
 
 
 @pytest.mark.slow
-def test_resume_only_refuses_a_stage_outside_the_run(fixture_project, workbench):
-    first = workbench("run", "--only", "01_produce")
+def test_resume_only_runs_a_run_stage_by_stage_and_refuses_other_stages(fixture_project,
+                                                                        workbench):
+    """What each KFP step does to its run: `workbench run --resume RUN --only STAGE`."""
+    run = RunStore(fixture_project / "runs").create(pipeline=["01_produce", "02_consume"])
+    run.set(selection=["01_produce", "02_consume"], overrides={})
+    first = workbench("run", "--resume", run.id, "--only", "01_produce")
     assert first.code == 0, first.text
-    run_id = newest_run(fixture_project).name
-    result = workbench("run", "--resume", run_id, "--only", "02_consume")
-    assert result.code == 1
-    assert f"run {run_id} does not include 02_consume" in result.err
-    assert "its stages: 01_produce" in result.err
+    assert "still to run: 02_consume" in first.out
+    assert run.record().state == "created" and run.record().ended is None  # not finished
+    assert run.record().done("01_produce") and not run.record().done("02_consume")
+    second = workbench("run", "--resume", run.id, "--only", "02_consume")
+    assert second.code == 0, second.text
+    assert run.record().state == "succeeded" and run.record().ended
+    assert run.record().steps["02_consume"].inputs == {
+        "01_produce/numbers": run.record().steps["01_produce"].artifacts["numbers"].sha256}
+
+    other = RunStore(fixture_project / "runs").create(pipeline=["01_produce"])
+    other.set(selection=["01_produce"], overrides={})
+    refused = workbench("run", "--resume", other.id, "--only", "02_consume")
+    assert refused.code == 1
+    assert f"run {other.id} does not include 02_consume" in refused.err
+    assert "its stages: 01_produce" in refused.err
 
 
 @pytest.fixture(scope="module")

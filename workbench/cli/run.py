@@ -54,6 +54,12 @@ class ConsoleReporter(Reporter):
                    + click.style(mark, fg=color) + f" in {seconds:.1f} s")
 
     def run_finished(self, run: Run, state: str, seconds: float) -> None:
+        if state == RunState.CREATED:  # continued stage by stage: more stages to come
+            record = run.record()
+            left = [n for n in record.selection or [] if not record.done(n)]
+            click.echo(f"run {run.id}: stages done in {seconds:.1f} s; still to run: "
+                       f"{', '.join(left)} (workbench run --resume {run.id})")
+            return
         color = "green" if state == RunState.SUCCEEDED else "red"
         click.echo(f"run {run.id} " + click.style(state, fg=color)
                    + f" in {seconds:.1f} s: {_rel(run.path)}")

@@ -109,13 +109,14 @@ class Runner:
             except BaseException:
                 self._end_run(run, RunState.FAILED, started)
                 raise
-            self._end_run(run, RunState.SUCCEEDED, started)
+            self._end_run(run, _finished_state(run, options), started)
         return run
 
     # -- internals -----------------------------------------------------------------------------
     def _end_run(self, run: Run, state: RunState, started: float) -> None:
         seconds = time.monotonic() - started
-        run.set(state=state, ended=now_iso(), duration_s=round(seconds, 3))
+        ended = None if state == RunState.CREATED else now_iso()
+        run.set(state=state, ended=ended, duration_s=round(seconds, 3))
         self.reporter.run_finished(run, state, seconds)
 
     def _prepare_resume(self, options: RunOptions) -> tuple[Run, list[Stage], dict[str, Any]]:
@@ -257,6 +258,17 @@ class Runner:
         raise StageFailed(
             f"stage {stage.name} failed in {where}: {error['ename']}: {error['evalue']}",
             stage=stage.name, notebook=str(output), run=run.id)
+
+
+def _finished_state(run: Run, options: RunOptions) -> RunState:
+    """``succeeded``; but a run continued stage by stage (``--resume RUN --only STAGE``, as the
+    Kubeflow Pipelines steps do) whose selection still has stages to execute reads ``created``
+    (not yet finished) until its last stage ends, so no reader takes it for a finished run."""
+    if options.resume and options.only:
+        record = run.record()
+        if any(not record.done(name) for name in record.selection or []):
+            return RunState.CREATED
+    return RunState.SUCCEEDED
 
 
 def _clear(path: Path) -> None:
