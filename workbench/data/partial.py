@@ -291,8 +291,9 @@ class NumericPartial:
         n = len(values)
         if n == 0:
             return
-        total = float(values.sum(dtype=np.int64)) if values.dtype.kind in "iu" \
-            else float(values.sum())
+        # float32 values (TFRecord float_list) are summed in float64, not in their own
+        # precision, so the mean does not depend on how the rows were batched or sharded
+        total = float(values.sum(dtype=np.int64 if values.dtype.kind in "iu" else np.float64))
         # Arrow's variance is one vectorized pass over the numpy buffer (no copy)
         m2 = float(pc.variance(pa.array(values), ddof=0).as_py() or 0.0) * n
         self._merge_moments(n, total / n, m2)

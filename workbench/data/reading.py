@@ -125,6 +125,7 @@ class _Prepared:
     warnings: list[str]
     read_part: Callable[[Path, bool], tuple[pa.Table, Callable[[list[int]], list[str]]]]
     stream_part: Callable[[Path], Iterator[pa.RecordBatch | pa.Table]]
+    check_part: Callable[[Path], None] = lambda path: None  # same columns as the first part
 
     @property
     def originals(self) -> dict[str, str]:
@@ -187,7 +188,12 @@ def _prepare_csv(source: Source, opts: ReadOverrides) -> _Prepared:
     def stream_part(path: Path) -> Iterator[pa.RecordBatch]:
         return plan.batches(path, _name(source, path))
 
-    return _Prepared(source, dialect, columns, conversion, warnings, read_part, stream_part)
+    def check_part(path: Path) -> None:
+        if path != first:
+            _same_header(source, first, header, path, _csv_header(path, dialect))
+
+    return _Prepared(source, dialect, columns, conversion, warnings, read_part, stream_part,
+                     check_part)
 
 
 def _csv_header(path: Path, dialect: Dialect) -> list[str]:
@@ -272,10 +278,18 @@ def _prepare_raw(source: Source, opts: ReadOverrides) -> _Prepared:
         return raw.table.rename_columns(names), locate
 
     def stream_part(path: Path) -> Iterator[pa.Table]:
-        table, _ = read_part(path, path == source.parts[0])
+        table, _ = read_part(path, path == source.parts[0])  # checks the part's columns
         yield from table.to_batches(DEFAULT_BATCH_ROWS)
 
-    return _Prepared(source, dialect, columns, conversion, warnings, read_part, stream_part)
+    def check_part(path: Path) -> None:
+        if source.format == "parquet" and path != source.parts[0]:  # the footer only
+            import pyarrow.parquet as pq
+
+            _same_header(source, source.parts[0], first.headers, path,
+                         pq.read_schema(path).names)
+
+    return _Prepared(source, dialect, columns, conversion, warnings, read_part, stream_part,
+                     check_part)
 
 
 def _prepare(data_path: str | os.PathLike[str], overrides: ReadOverrides | dict[str, Any]
@@ -362,21 +376,40 @@ class TableStream:
         return {n: g.date for n, g in self._prepared.conversion.guesses.items()
                 if g.date is not None}
 
+    @property
+    def parts(self) -> tuple[Path, ...]:
+        """The files of the source (one, or the part files of a folder or glob)."""
+        return self._prepared.source.parts
+
+    def check_parts(self) -> None:
+        """Refuse a part whose columns differ from the first part's (naming both and the
+        columns), reading no more than each part's header or footer where the format has one;
+        the other formats are checked as each part is read."""
+        for part in self.parts:
+            self._prepared.check_part(part)
+
     def batches(self) -> Iterator[pa.Table]:
+        for part in self.parts:
+            yield from self.part_batches(part)
+
+    def part_batches(self, part: Path) -> Iterator[pa.Table]:
+        """The rows of one part file, converted as the whole source is (the types decided on
+        the first part's sample); how a worker reads its shard."""
         p = self._prepared
         names = [c.safe for c in self.columns]
         rows = 0
+        where = "" if p.source.single else f" of {Path(part).name}"
 
         def locate(found: list[int]) -> list[str]:
-            return [f"data row {rows + r + 1}" for r in found]
+            return [f"data row {rows + r + 1}{where}" for r in found]
 
-        for part in p.source.parts:
-            for batch in p.stream_part(part):
-                table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) \
-                    else batch
-                yield convert(table.select(names), p.conversion, p.originals, self.source,
-                              locate, from_text=p.source.format != "csv")
-                rows += table.num_rows
+        p.check_part(part)
+        for batch in p.stream_part(part):
+            table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) \
+                else batch
+            yield convert(table.select(names), p.conversion, p.originals, self.source,
+                          locate, from_text=p.source.format != "csv")
+            rows += table.num_rows
 
 
 def open_table(data_path: str | os.PathLike[str], **overrides: Any) -> TableStream:

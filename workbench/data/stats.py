@@ -397,15 +397,18 @@ def split_by(batch: pa.Table | pa.RecordBatch, slice_by: str, values: pa.Array
 def accumulate_statistics(data: Any, *, options: StatsOptions | None = None,
                           progress: Progress | None = None, slice_by: str | None = None,
                           max_slices: int | None = DEFAULT_MAX_SLICES,
-                          notes: list[str] | None = None
+                          notes: list[str] | None = None, allow_empty: bool = False,
+                          source: str | None = None
                           ) -> tuple[StatisticsAccumulator, dict[Any, StatisticsAccumulator]]:
     """One pass over ``data``: the statistics of the whole, and per value of ``slice_by`` (its
     ``max_slices`` most frequent values — of the whole table, or of the first batch when
     ``data`` is streamed; ``None``: every value; a note for ``notes`` when values are left
     out). Accumulators merge (:meth:`StatisticsAccumulator.merge`), e.g. splits into the
-    whole."""
+    whole, or the shards of a Beam pipeline (``allow_empty``: a shard may have no rows;
+    ``source`` names the data in messages)."""
     options = options or StatsOptions()
-    batches, total, source = _batches(data, options)
+    batches, total, found = _batches(data, options)
+    source = source or found
     whole = StatisticsAccumulator(options)
     slices: dict[Any, StatisticsAccumulator] = {}
     chosen: pa.Array | None = None
@@ -433,7 +436,7 @@ def accumulate_statistics(data: Any, *, options: StatsOptions | None = None,
         # sort the quantile sketches in parallel too
         sketches = [p.sketch for p in whole.features.values() if isinstance(p, NumericPartial)]
         list(pool.map(lambda sk: sk.sorted(), sketches))
-    if whole.num_examples == 0:
+    if whole.num_examples == 0 and not allow_empty:
         raise DataError(f"{source} has no rows to compute statistics of",
                         hint="check the file, the filter and the split that produced it",
                         file=source)
