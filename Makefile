@@ -5,10 +5,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+EXTRAS_STAMP := $(VENV)/.installed-extras
 APT_SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 PYTEST_ARGS ?=
 
-.PHONY: install demo test lab app bench system-deps lint clean setup-git
+.PHONY: install install-extras demo test lab app bench system-deps lint clean setup-git
 
 install: $(STAMP)
 
@@ -19,6 +20,17 @@ $(STAMP): pyproject.toml
 	@$(BIN)/python -m pip install -qq --disable-pip-version-check -e ".[test]"
 	@$(BIN)/python -m pip check
 	@touch $(STAMP)
+
+# The optional extras the tests exercise: beam (statistics on Apache Beam's DirectRunner) and
+# kubeflow (the pipeline compiled with kfp and run through kfp.local). make demo does not need
+# them; pip check runs after each install, so it is checked with and without them.
+install-extras: $(EXTRAS_STAMP)
+
+$(EXTRAS_STAMP): $(STAMP)
+	@echo "installing the optional extras the tests use: beam, kubeflow"
+	@$(BIN)/python -m pip install -qq --disable-pip-version-check -e ".[test,beam,kubeflow]"
+	@$(BIN)/python -m pip check
+	@touch $(EXTRAS_STAMP)
 
 # Debian packages the tests use: Chromium for the browser tests (Playwright never downloads a
 # browser here), wrk, the load generator of the serving tests and benchmarks, and prometheus
@@ -36,7 +48,7 @@ system-deps:
 demo: install
 	@$(BIN)/workbench demo
 
-test: install system-deps
+test: install-extras system-deps
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # nbdime's JupyterLab extension (diff a notebook against git HEAD from its toolbar) stays on in
@@ -55,7 +67,7 @@ setup-git: install
 app: install
 	@$(BIN)/workbench apps --open
 
-bench: install system-deps
+bench: install-extras system-deps
 	@$(BIN)/python -m bench
 
 lint: install

@@ -19,7 +19,7 @@ SOURCES = ("workbench", "widgets")
 FIRST_PARTY = {"workbench", "bench", "tests"}
 #: modules the library imports only for an optional extra: module -> extra that declares it
 #: (an entry here lets such an import stay out of the runtime dependencies)
-EXTRA_ONLY: dict[str, str] = {"kfp": "kubeflow"}
+EXTRA_ONLY: dict[str, str] = {"kfp": "kubeflow", "apache_beam": "beam"}
 
 
 def _normalize(name: str) -> str:

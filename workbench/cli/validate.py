@@ -43,11 +43,19 @@ def register(cli: click.Group) -> None:
                   help="how to read DATA, as stage 01's parameters of the same name (delimiter, "
                        "quote_char, encoding, decimal, thousands, null_values, true_values, "
                        "false_values, sheet, date_format, feature_roles); empty: detected")
+    @click.option("--engine", type=click.Choice(["local", "beam"]), default="local",
+                  show_default=True, help="local: this process; beam: an Apache Beam "
+                  "pipeline over the shards of DATA (pip install 'tf-workbench[beam]')")
+    @click.option("--beam-option", "beam_options", multiple=True, metavar="NAME=VALUE",
+                  help="a Beam pipeline option, e.g. runner=DataflowRunner, "
+                  "direct_num_workers=4 (default: the DirectRunner, multi-process, one worker "
+                  "per core)")
     def validate_cmd(data: str, schema_path: str | None, baseline_path: str | None,
                      serving_path: str | None, environment: str | None,
                      drift_threshold: float, skew_threshold: float, stats_out: str | None,
                      schema_out: str | None, anomalies_out: str | None,
-                     read_options: tuple[str, ...]) -> None:
+                     read_options: tuple[str, ...], engine: str,
+                     beam_options: tuple[str, ...]) -> None:
         """Compute statistics of DATA and validate them: a CSV/TSV (also .gz/.zst), JSON
         Lines, .xlsx, Parquet or TFRecord file, or a folder or glob of part files, read as
         stage 01 reads it (the dialect detected unless --read gives it).
@@ -55,20 +63,31 @@ def register(cli: click.Group) -> None:
         Exits 0 when the data is valid, 3 when an error-level anomaly was found, 1 on an
         error.
         """
-        from google.protobuf import text_format
-
+        from workbench.data.beam_stats import write_anomalies
         from workbench.data.intake import timestamps_as_seconds
         from workbench.data.reading import open_table, read_table
         from workbench.data.schema import infer_schema, read_schema, write_schema
         from workbench.data.stats import compute_statistics, read_statistics, write_statistics
         from workbench.data.validate import validate_statistics
-        from workbench.runs.atomic import atomic_write_bytes
 
         # Small files are read whole, so messages can count values and name rows; larger
-        # ones stream through the statistics in batches.
+        # ones stream through the statistics in batches, or a Beam pipeline reads the shards.
         overrides = _read_overrides(read_options)
+        if beam_options and engine != "beam":
+            from workbench.errors import ParameterError
+
+            raise ParameterError("--beam-option applies to --engine beam only",
+                                 hint="add --engine beam, or drop --beam-option",
+                                 parameter="engine")
         small = Path(data).is_file() and Path(data).stat().st_size <= EVIDENCE_BYTES
-        if small:
+        schema = read_schema(schema_path) if schema_path else None
+        previous = read_statistics(baseline_path) if baseline_path else None
+        beam_anomalies = False
+        if engine == "beam":
+            stats, read = _beam(data, overrides, beam_options, stats_out, schema, previous,
+                                anomalies_out, environment)
+            table, stats_out, beam_anomalies = None, None, schema is not None
+        elif small:
             read = read_table(data, **overrides)
             table = timestamps_as_seconds(read.table)
             stats = compute_statistics(table)
@@ -82,10 +101,10 @@ def register(cli: click.Group) -> None:
             click.secho(f"  warning: {warning}", fg="yellow")
         inferred = infer_schema(stats, drift_threshold=drift_threshold,
                                 skew_threshold=skew_threshold)
-        schema = read_schema(schema_path) if schema_path else inferred
+        schema = schema or inferred
         report = validate_statistics(
             stats, schema, environment=environment, source=data, data=table,
-            previous=read_statistics(baseline_path) if baseline_path else None,
+            previous=previous,
             serving=compute_statistics(timestamps_as_seconds(
                 read_table(serving_path, **overrides).table)) if serving_path else None,
             previous_name=f"baseline {Path(baseline_path).name}" if baseline_path else "",
@@ -94,11 +113,8 @@ def register(cli: click.Group) -> None:
             write_statistics(stats, stats_out)
         if schema_out:
             write_schema(inferred, schema_out)
-        if anomalies_out:
-            out = Path(anomalies_out)
-            atomic_write_bytes(out, text_format.MessageToString(report.anomalies).encode()
-                               if out.suffix == ".pbtxt"
-                               else report.anomalies.SerializeToString(deterministic=True))
+        if anomalies_out and not beam_anomalies:  # else the pipeline wrote them
+            write_anomalies(report.anomalies, anomalies_out)
         rows = stats.datasets[0].num_examples
         against = f"schema {schema_path}" if schema_path else "the schema inferred from it"
         click.echo(f"{data}: {rows:,} rows, {len(stats.datasets[0].features)} features, "
@@ -119,6 +135,24 @@ def register(cli: click.Group) -> None:
         for finding in report.errors:
             click.echo(f"  - {finding.sentence()}", err=True)
         click.get_current_context().exit(EXIT_GATE)
+
+
+def _beam(data: str, overrides: dict[str, object], beam_options: tuple[str, ...],
+          stats_out: str | None, schema: object, previous: object, anomalies_out: str | None,
+          environment: str | None) -> tuple[object, object]:
+    """DATA's statistics from the Beam pipeline (which writes them, and the anomalies when a
+    schema is given), and how DATA was read."""
+    import tempfile
+
+    from workbench.data.beam_stats import beam_statistics
+
+    with tempfile.TemporaryDirectory(prefix="workbench-beam-") as tmp:
+        out = beam_statistics(data, stats_out or Path(tmp) / "stats.pb", overrides=overrides,
+                              beam_options=list(beam_options), schema=schema,
+                              previous=previous, environment=environment,
+                              anomalies_out=anomalies_out if schema is not None else None)
+    click.echo(f"  engine: Apache Beam, {out.shards} shard{'s' * (out.shards != 1)}")
+    return out.statistics, out  # out has the dialect and warnings of the read
 
 
 def _read_overrides(items: tuple[str, ...]) -> dict[str, object]:

@@ -57,6 +57,13 @@ class DataValidationParams(StageParams):
                                    "skew; empty: no skew check")
     serving_model: str = param("", "model whose request logs serving_data_path holds; empty: "
                                "the model 06_serving serves this data as")
+    engine: str = param("local", "where statistics are computed: local (this process) or beam "
+                        "(an Apache Beam pipeline; pip install 'tf-workbench[beam]')",
+                        choices=("local", "beam"))
+    beam_options: dict[str, str] = param({}, 'Beam pipeline options for engine "beam", e.g. '
+                                         '{"runner": "FlinkRunner", "flink_master": '
+                                         '"host:8081"}; empty: the DirectRunner, one worker per '
+                                         "core")
     slice_by: str = param("", "categorical column whose values get their own statistics; "
                           "empty: no slices")
     max_slices: int = param(20, "most frequent slice_by values that get statistics")
@@ -79,6 +86,15 @@ class DataValidationParams(StageParams):
 
     def check(self) -> None:
         from tensorflow_metadata.proto.v0 import anomalies_pb2
+
+        if self.beam_options and self.engine != "beam":
+            raise self.fail("beam_options", 'applies to engine "beam" only',
+                            'set engine="beam", or leave beam_options empty')
+        if self.engine == "beam":
+            from workbench.data.beam_stats import import_beam, pipeline_options
+
+            import_beam()
+            pipeline_options(self.beam_options)  # an unknown option fails before any work
 
         if self.max_slices < 1:
             raise self.fail("max_slices", "must be at least 1", "e.g. max_slices=20")

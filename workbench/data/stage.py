@@ -54,6 +54,7 @@ class IngestResult:
     eval: pa.Table | None = None
     table: pa.Table | None = None  # all ingested rows (compute mode)
     dataset: str | None = None  # the bundled dataset, when one was used
+    files: dict[str, Path] = field(default_factory=dict)  # the split artifacts (compute mode)
 
     @property
     def label(self) -> str:
@@ -117,12 +118,12 @@ def ingest(step: Step, params: DataValidationParams | None = None, *,
     got.table = apply_filter(got.table, p.row_filter, got.source)
     train, evals = split(got, p)
     card = got.card(train, evals, p)
-    step.save("train", train, rows=train.num_rows)
-    step.save("eval", evals, rows=evals.num_rows)
+    files = {"train": step.save("train", train, rows=train.num_rows).path,
+             "eval": step.save("eval", evals, rows=evals.num_rows).path}
     step.save("data_card", card)
     step.log_metrics(rows=got.table.num_rows, rows_train=train.num_rows,
                      rows_eval=evals.num_rows, columns_dropped=len(card["dropped_columns"]))
-    return IngestResult(card, train, evals, got.table, got.dataset)
+    return IngestResult(card, train, evals, got.table, got.dataset, files)
 
 
 # -- validation --------------------------------------------------------------------------------
@@ -186,9 +187,12 @@ def validate(step: Step, data: IngestResult, params: DataValidationParams | None
                         hint="call ingest(...) in the same mode first")
     options = options or StatsOptions()
     slice_notes: list[str] = []
-    stats_train, stats_eval, whole = _split_statistics(
-        data, options, progress, _column_named(data.card, p.slice_by, "slice_by"),
-        p.max_slices, slice_notes)
+    slice_by = _column_named(data.card, p.slice_by, "slice_by")
+    if p.engine == "beam":
+        stats_train, stats_eval, whole = _beam_split_statistics(data, options, slice_by, p)
+    else:
+        stats_train, stats_eval, whole = _split_statistics(
+            data, options, progress, slice_by, p.max_slices, slice_notes)
 
     inferred = infer_schema(whole, label=data.label, drift_threshold=p.drift_threshold,
                             skew_threshold=p.skew_threshold, infer_ranges=p.infer_ranges)
@@ -269,6 +273,18 @@ def _split_statistics(data: IngestResult, options: StatsOptions,
         stats_train.datasets.append(acc.to_proto(f"{slice_by}_{value}"))
     whole = StatisticsAccumulator(options).merge(train_acc).merge(eval_acc).to_list("all")
     return stats_train, eval_acc.to_list("eval"), whole
+
+
+def _beam_split_statistics(data: IngestResult, options: StatsOptions, slice_by: str,
+                           p: DataValidationParams) -> tuple[Any, Any, Any]:
+    """The statistics :func:`_split_statistics` computes, from a Beam pipeline over the split
+    files the ingest wrote (:mod:`workbench.data.beam_stats`)."""
+    from workbench.data.beam_stats import beam_split_statistics
+
+    got = beam_split_statistics(data.files, beam_options=p.beam_options, options=options,
+                                slice_by=slice_by or None, max_slices=p.max_slices,
+                                plain=True)
+    return got["train"], got["eval"], got["all"]
 
 
 def _column_named(card: dict[str, Any], name: str, parameter: str) -> str:
