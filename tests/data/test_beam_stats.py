@@ -153,7 +153,7 @@ def test_quantiles_within_the_sketch_error_and_identical_anomalies(tmp_path):
 def test_validate_cli_engine_beam_matches_local_and_fails_the_gate(tmp_path):
     glob = _shards(tmp_path / "csv", "csv")
     schema = infer_schema(compute_statistics(_table(500, 99).filter(
-        pa.compute.field("country") != "日本")))
+        pa.compute.field("country") != "日本")), skew_threshold=0.1)
     write_schema(schema, tmp_path / "schema.pbtxt")
     outs = {}
     for engine in ("local", "beam"):
@@ -162,11 +162,14 @@ def test_validate_cli_engine_beam_matches_local_and_fails_the_gate(tmp_path):
         done = run_workbench("validate", glob, "--schema", str(tmp_path / "schema.pbtxt"),
                              "--stats-out", str(tmp_path / f"{engine}.pb"),
                              "--anomalies-out", str(tmp_path / f"{engine}.anomalies.pbtxt"),
+                             "--serving", str(tmp_path / "csv" / "part-1.csv"),
                              *extra, cwd=tmp_path)
         assert done.code == 3, done.err  # 日本 is not in the schema's domain
         assert "日本" in done.err
         outs[engine] = done
     assert "engine: Apache Beam, 3 shards" in outs["beam"].out
+    skew = [line for line in outs["local"].out.splitlines() if "skew:" in line]
+    assert skew and skew == [line for line in outs["beam"].out.splitlines() if "skew:" in line]
     assert_same_statistics(read_statistics(tmp_path / "beam.pb"),
                            read_statistics(tmp_path / "local.pb"))
     assert (tmp_path / "beam.anomalies.pbtxt").read_text() == \
@@ -258,3 +261,56 @@ def test_split_statistics_in_one_pipeline(tmp_path):
     assert [d.name for d in got["train"].datasets][0] == "train"
     assert len(got["train"].datasets) == 1 + len(COUNTRIES)
     assert_same_statistics(got["all"], compute_statistics(read_table(glob).table, name="all"))
+
+
+def _messy_exports(folder: Path) -> None:
+    """Three days of a European export: ';' and decimal commas, a byte-order mark, quoted
+    names with the delimiter and quotes in them, Unicode everywhere, 'NA' for missing."""
+    rng = np.random.default_rng(3)
+    names = ["Zoë's Café", "Müller & Söhne", "東京ラーメン", 'Café "Le Nord"', "Ørsted; ApS"]
+    folder.mkdir(parents=True)
+    for day in range(3):
+        lines = ["Transaktions-ID;Betrag (€);Händler;Land;Alter;Betrug"]
+        for i in range(1500):
+            amount = "NA" if rng.random() < 0.02 else f"{rng.lognormal(3, 1):.2f}".replace(".", ",")
+            name = names[rng.integers(0, 5)]
+            if ";" in name or '"' in name:
+                name = '"' + name.replace('"', '""') + '"'
+            lines.append(f"T{day}-{i};{amount};{name};{['DE', 'AT', '日本'][rng.integers(0, 3)]};"
+                         f"{rng.integers(18, 90)};{['nein', 'ja'][int(rng.random() < 0.1)]}")
+        (folder / f"tx-2026-11-{day + 1:02d}.csv").write_text("\n".join(lines) + "\n",
+                                                              encoding="utf-8-sig")
+
+
+def test_the_stage_notebook_with_engine_beam_writes_the_local_artifacts(tmp_path):
+    """Headless, through the stage's notebook in a real kernel: the Beam pipeline's driver runs
+    in a child process there (Beam's notebook hooks need pandas < 3), and every statistics,
+    schema and anomalies artifact is byte for byte the local one."""
+    _messy_exports(tmp_path / "exports")
+    common = ["run", "--to", "01_data_validation", "-p", f"data_path={tmp_path / 'exports'}",
+              "-p", "label=Betrug", "-p", "slice_by=Land"]
+    for engine in ("local", "beam"):
+        project = tmp_path / engine
+        project.mkdir()
+        done = run_workbench(*common, "-p", f"engine={engine}",
+                             *(["-p", 'beam_options={"direct_num_workers": "2"}']
+                               if engine == "beam" else []), cwd=project)
+        assert done.code == 0, done.err
+    steps = {e: next((tmp_path / e / "runs").glob("*/01_data_validation")) for e in
+             ("local", "beam")}
+    for name in ("stats_train.pb", "stats_eval.pb", "schema_inferred.pbtxt", "anomalies.pb",
+                 "anomalies_table.json", "data_card.json"):
+        assert (steps["beam"] / name).read_bytes() == (steps["local"] / name).read_bytes(), name
+    stats = read_statistics(steps["beam"] / "stats_train.pb")
+    assert {d.name for d in stats.datasets} == {"train", "land_DE", "land_AT", "land_日本"}
+
+
+def test_the_default_runner_fetches_nothing():
+    """Beam 2.77's DirectRunner first tries Prism, downloaded at run time; the default (and an
+    explicit DirectRunner) is its batch engine in multi-process mode, which fetches nothing."""
+    for given in (None, {"runner": "DirectRunner"}):
+        options = pipeline_options(given).get_all_options()
+        assert options["runner"] == "FnApiRunner"
+        assert options["direct_running_mode"] == "multi_processing"
+    assert pipeline_options({"runner": "DataflowRunner"}).get_all_options()["runner"] == \
+        "DataflowRunner"

@@ -84,9 +84,12 @@ def register(cli: click.Group) -> None:
         previous = read_statistics(baseline_path) if baseline_path else None
         beam_anomalies = False
         if engine == "beam":
+            # the pipeline validates against a schema; skew needs the serving data's
+            # statistics too, so with --serving the anomalies are written here
+            beam_anomalies = schema is not None and not serving_path
             stats, read = _beam(data, overrides, beam_options, stats_out, schema, previous,
-                                anomalies_out, environment)
-            table, stats_out, beam_anomalies = None, None, schema is not None
+                                anomalies_out if beam_anomalies else None, environment)
+            table, stats_out = None, None
         elif small:
             read = read_table(data, **overrides)
             table = timestamps_as_seconds(read.table)
@@ -105,8 +108,7 @@ def register(cli: click.Group) -> None:
         report = validate_statistics(
             stats, schema, environment=environment, source=data, data=table,
             previous=previous,
-            serving=compute_statistics(timestamps_as_seconds(
-                read_table(serving_path, **overrides).table)) if serving_path else None,
+            serving=_serving_statistics(serving_path, overrides, engine, beam_options),
             previous_name=f"baseline {Path(baseline_path).name}" if baseline_path else "",
             serving_name=f"serving data {Path(serving_path).name}" if serving_path else "")
         if stats_out:
@@ -137,6 +139,26 @@ def register(cli: click.Group) -> None:
         click.get_current_context().exit(EXIT_GATE)
 
 
+def _serving_statistics(path: str | None, overrides: dict[str, object], engine: str,
+                        beam_options: tuple[str, ...]) -> object:
+    """The serving data's statistics, computed where DATA's are."""
+    if not path:
+        return None
+    if engine == "beam":
+        import tempfile
+
+        from workbench.data.beam_stats import beam_statistics
+
+        with tempfile.TemporaryDirectory(prefix="workbench-beam-") as tmp:
+            return beam_statistics(path, Path(tmp) / "serving.pb", overrides=overrides,
+                                   beam_options=list(beam_options)).statistics
+    from workbench.data.intake import timestamps_as_seconds
+    from workbench.data.reading import read_table
+    from workbench.data.stats import compute_statistics
+
+    return compute_statistics(timestamps_as_seconds(read_table(path, **overrides).table))
+
+
 def _beam(data: str, overrides: dict[str, object], beam_options: tuple[str, ...],
           stats_out: str | None, schema: object, previous: object, anomalies_out: str | None,
           environment: str | None) -> tuple[object, object]:
@@ -150,7 +172,7 @@ def _beam(data: str, overrides: dict[str, object], beam_options: tuple[str, ...]
         out = beam_statistics(data, stats_out or Path(tmp) / "stats.pb", overrides=overrides,
                               beam_options=list(beam_options), schema=schema,
                               previous=previous, environment=environment,
-                              anomalies_out=anomalies_out if schema is not None else None)
+                              anomalies_out=anomalies_out)
     click.echo(f"  engine: Apache Beam, {out.shards} shard{'s' * (out.shards != 1)}")
     return out.statistics, out  # out has the dialect and warnings of the read
 

@@ -89,8 +89,9 @@ def _option_value(text: str) -> Any:
 
 def pipeline_options(options: Mapping[str, Any] | Iterable[str] | None = None) -> Any:
     """Beam ``PipelineOptions`` from ``{name: value}`` or ``["name=value", ...]``; an unknown
-    name is refused (Beam itself would drop it with a warning). Without ``runner``: the
-    DirectRunner in multi-process mode, one worker per core."""
+    name is refused (Beam itself would drop it with a warning). Without ``runner`` (or with
+    ``DirectRunner``): the DirectRunner's batch engine (``FnApiRunner``) in multi-process mode,
+    one worker per core."""
     beam = import_beam()
     from apache_beam.options.pipeline_options import PipelineOptions
 
@@ -115,7 +116,10 @@ def pipeline_options(options: Mapping[str, Any] | Iterable[str] | None = None) -
                 hint=(f"did you mean {', '.join(close)}? " if close else "")
                 + "see `python -m apache_beam.examples.wordcount --help` for the options of "
                 "every runner", parameter="beam_options")
-    if "runner" not in given:
+    # Beam 2.77's DirectRunner first tries Prism, which it downloads at run time; its batch
+    # engine, the FnApiRunner, runs the same pipeline with nothing to fetch
+    if str(given.get("runner", "DirectRunner")).rsplit(".", 1)[-1] == "DirectRunner":
+        given["runner"] = "FnApiRunner"
         given.setdefault("direct_running_mode", "multi_processing")
         given.setdefault("direct_num_workers", os.cpu_count() or 1)
     # workers log INFO, and each failure as a traceback that the driver raises again anyway
@@ -306,6 +310,12 @@ def beam_statistics(data_path: str | os.PathLike[str], stats_out: str | os.PathL
     """Statistics of a file, folder or glob of shards computed by a Beam pipeline, written to
     ``stats_out``; with ``anomalies_out``, the pipeline also validates them against ``schema``
     (and ``previous`` statistics for drift) and writes the ``Anomalies``."""
+    if _in_ipython():
+        return _in_child(beam_statistics, data_path, stats_out, overrides=overrides,
+                         beam_options=beam_options, options=options, name=name,
+                         slice_by=slice_by, max_slices=max_slices, schema=schema,
+                         previous=previous, anomalies_out=anomalies_out,
+                         environment=environment)
     if anomalies_out is not None and schema is None:
         raise ParameterError("anomalies need a schema to validate against",
                              hint="give a schema (--schema schema.pbtxt)", parameter="schema")
@@ -346,6 +356,11 @@ def beam_split_statistics(splits: Mapping[str, str | os.PathLike[str]], *,
     (``plain``: files the workbench wrote, read as they are typed)."""
     import tempfile
 
+    if _in_ipython():
+        return _in_child(beam_split_statistics, splits, overrides=overrides,
+                         beam_options=beam_options, options=options, slice_by=slice_by,
+                         slice_split=slice_split, max_slices=max_slices, union=union,
+                         plain=plain)
     inputs = [_open(key, path, overrides or {}, slice_by if key == slice_split else None,
                     plain) for key, path in splits.items()]
     with tempfile.TemporaryDirectory(prefix="workbench-beam-") as tmp:
@@ -452,6 +467,53 @@ def _run(beam: Any, pipeline_opts: Any, inputs: list[_Input], overrides: dict[st
                  | "WriteAll" >> beam.Map(proto))
 
 
+# -- from a notebook: the driver in a child process ----------------------------------------------
+
+def _in_ipython() -> bool:
+    """In a Jupyter kernel Beam labels every transform with the cell number, and that code path
+    imports ``apache_beam.dataframe``, which fails with pandas 3 (Beam 2.77); a notebook runs
+    the pipeline's driver in a child process instead."""
+    if "IPython" not in sys.modules:
+        return False
+    from IPython import get_ipython
+
+    return get_ipython() is not None
+
+
+def _in_child(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` in a child Python process; its workbench error raised here."""
+    import pickle
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="workbench-beam-driver-") as tmp:
+        call = Path(tmp) / "call.pickle"
+        call.write_bytes(pickle.dumps((fn.__name__, args, kwargs)))
+        done = subprocess.run([sys.executable, "-m", "workbench.data.beam_stats", str(call)],
+                              capture_output=True, text=True, check=False)
+        if done.returncode == 0:
+            return pickle.loads(call.read_bytes())
+    carried = _carried(RuntimeError(done.stderr))
+    if carried is not None:
+        raise carried
+    raise RuntimeError(f"the Beam pipeline's driver failed:\n{done.stderr[-20000:]}")
+
+
+def _child_main(call: str) -> None:
+    import pickle
+
+    from workbench import _quiet
+
+    _quiet.install()
+    name, args, kwargs = pickle.loads(Path(call).read_bytes())
+    try:
+        result = globals()[name](*args, **kwargs)
+    except WorkbenchError as err:
+        sys.stderr.write(_carry(err))
+        raise SystemExit(1) from None
+    Path(call).write_bytes(pickle.dumps(result))
+
+
 def write_anomalies(anomalies: Any, path: str | os.PathLike[str]) -> None:
     """An ``Anomalies`` proto, as text (``.pbtxt``) or binary, written atomically."""
     from google.protobuf import text_format
@@ -463,3 +525,9 @@ def write_anomalies(anomalies: Any, path: str | os.PathLike[str]) -> None:
                        if out.suffix == ".pbtxt"
                        else anomalies.SerializeToString(deterministic=True))
 
+
+
+if __name__ == "__main__":  # the classes must be the module's, not __main__'s, to pickle
+    from workbench.data import beam_stats
+
+    beam_stats._child_main(sys.argv[1])
