@@ -8,6 +8,8 @@ body.
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 __all__ = [
@@ -23,6 +25,8 @@ __all__ = [
     "ParameterError",
     "RunLockedError",
     "RunStoreError",
+    "carried_error",
+    "carry",
     "StageFailed",
     "WorkbenchError",
 ]
@@ -108,3 +112,29 @@ class GateFailed(WorkbenchError):
         self.stage = stage
         self.gate = gate
         self.reasons = reasons
+
+
+# A runner carries a worker's exception to the driver as text; the workbench error rides in
+# it as JSON between these markers, so the driver raises the same error, not a traceback.
+_MARK = "<<workbench-error>>"
+
+
+def carry(err: WorkbenchError) -> str:
+    """``err`` as text that survives a runner's transport (raise ``RuntimeError(carry(err))``
+    where only text crosses, :func:`carried_error` on the other side)."""
+    return _MARK + json.dumps({"type": type(err).__name__, "message": err.message,
+                               "hint": err.hint, "context": {
+                                   k: v for k, v in err.context.items()
+                                   if isinstance(v, (str, int, float, bool))}}) + _MARK
+
+
+def carried_error(err: BaseException) -> WorkbenchError | None:
+    """The workbench error :func:`carry` put into ``err``'s text, if any."""
+    found = re.search(re.escape(_MARK) + "(.*?)" + re.escape(_MARK), str(err), re.S)
+    if not found:
+        return None
+    got = json.loads(found.group(1))
+    kind = globals().get(got["type"])
+    if not (isinstance(kind, type) and issubclass(kind, WorkbenchError)):
+        kind = DataError
+    return kind(got["message"], hint=got["hint"], **got["context"])

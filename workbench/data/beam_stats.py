@@ -22,10 +22,8 @@ from __future__ import annotations
 import contextlib
 import copy
 import difflib
-import json
 import logging
 import os
-import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -41,15 +39,19 @@ from workbench.data.stats import (
     accumulate_statistics,
     top_slices,
 )
-from workbench.errors import DataError, ParameterError, WorkbenchError
+from workbench.errors import DataError, ParameterError, WorkbenchError, carried_error, carry
 
 __all__ = [
     "BEAM_EXTRA",
     "BeamStatistics",
+    "Partial",
+    "WriteStatistics",
     "beam_split_statistics",
     "beam_statistics",
     "import_beam",
     "pipeline_options",
+    "run_pipeline",
+    "shard_statistics",
 ]
 
 log = logging.getLogger(__name__)
@@ -174,33 +176,10 @@ def shard_statistics(part: str, data_path: str, overrides: Mapping[str, Any],
             max_slices=max_slices * SLICES_PER_SHARD, allow_empty=True, source=part)
     except WorkbenchError as err:
         err.context["file"] = part
-        raise RuntimeError(_carry(err)) from err
+        raise RuntimeError(carry(err)) from err
     return Partial(whole, slices)
 
 
-# A runner carries a worker's exception to the driver as text; the workbench error rides in
-# it as JSON between these markers, so the driver raises the same error, not a traceback.
-_MARK = "<<workbench-error>>"
-
-
-def _carry(err: WorkbenchError) -> str:
-    return _MARK + json.dumps({"type": type(err).__name__, "message": err.message,
-                               "hint": err.hint, "context": {
-                                   k: v for k, v in err.context.items()
-                                   if isinstance(v, (str, int, float, bool))}}) + _MARK
-
-
-def _carried(err: BaseException) -> WorkbenchError | None:
-    from workbench import errors
-
-    found = re.search(re.escape(_MARK) + "(.*?)" + re.escape(_MARK), str(err), re.S)
-    if not found:
-        return None
-    got = json.loads(found.group(1))
-    kind = getattr(errors, got["type"], None)
-    if not (isinstance(kind, type) and issubclass(kind, WorkbenchError)):
-        kind = DataError
-    return kind(got["message"], hint=got["hint"], **got["context"])
 
 
 def _merge_fn(beam: Any, options: StatsOptions) -> Any:
@@ -381,20 +360,59 @@ def beam_split_statistics(splits: Mapping[str, str | os.PathLike[str]], *,
 def _pipeline(inputs: list[_Input], overrides: dict[str, Any],
               beam_options: Mapping[str, Any] | Iterable[str] | None, options: StatsOptions,
               max_slices: int, emit: Any, union: str | None = None) -> None:
-    """Run the pipeline; a workbench error a worker raised is raised here as itself."""
+    """Statistics of each input's shards, merged per input (and over all, as ``union``)."""
+    paths = {i.key: i.data_path for i in inputs}
+    slicing = {i.key: i.slice_by for i in inputs}
+    plain = {i.key: i.stream is None for i in inputs}
+
+    def statistics_of(element: tuple[str, str]) -> list[tuple[str, Partial]]:
+        key, part = element
+        return [(key, shard_statistics(part, paths[key], overrides, options, slicing[key],
+                                       max_slices, plain[key]))]
+
+    run_pipeline([(i.key, p) for i in inputs for p in i.parts], statistics_of, slicing,
+                 beam_options=beam_options, options=options, max_slices=max_slices, emit=emit,
+                 union=union, what=", ".join(i.source for i in inputs))
+
+
+@dataclass(frozen=True)
+class WriteStatistics:
+    """An ``emit`` for :func:`run_pipeline`: each dataset's statistics to ``<folder>/<key>.pb``."""
+
+    folder: str
+
+    def __call__(self, key: str, stats: statistics_pb2.DatasetFeatureStatisticsList) -> None:
+        from workbench.data.stats import write_statistics
+
+        write_statistics(stats, Path(self.folder) / f"{key}.pb")
+
+
+def run_pipeline(elements: list[Any], shard_fn: Any, slicing: Mapping[str, str | None], *,
+                 beam_options: Mapping[str, Any] | Iterable[str] | None,
+                 options: StatsOptions, max_slices: int, emit: Any,
+                 union: str | None = None, what: str = "the data") -> None:
+    """The statistics pipeline: ``shard_fn(element)`` gives ``[(dataset key, Partial)]`` for
+    one shard on a worker; the partials are merged per key, ``emit(key, proto)`` gets each
+    dataset's statistics (``slicing[key]`` names its slice column) and, with ``union``, those
+    of all rows. A workbench error a worker raised is raised here as itself. From a notebook,
+    the driver runs in a child process, so the arguments must pickle."""
+    if _in_ipython():
+        return _in_child(run_pipeline, elements, shard_fn, slicing, beam_options=beam_options,
+                         options=options, max_slices=max_slices, emit=emit, union=union,
+                         what=what)
     beam = import_beam()
     pipeline_opts = pipeline_options(beam_options)
-    log.info("beam statistics of %s: %d shards, runner %s",
-             ", ".join(i.source for i in inputs), sum(len(i.parts) for i in inputs),
-             pipeline_opts.get_all_options().get("runner") or "DirectRunner")
+    log.info("beam statistics of %s: %d shards, runner %s", what, len(elements),
+             pipeline_opts.get_all_options().get("runner"))
     beam_log = logging.getLogger("apache_beam")
     level = beam_log.level
     beam_log.setLevel(logging.CRITICAL)  # a worker's failure is raised below, once
     try:
         with _workers_log() as worker_log:
-            _run(beam, pipeline_opts, inputs, overrides, options, max_slices, emit, union)
+            _run(beam, pipeline_opts, elements, shard_fn, slicing, options, max_slices, emit,
+                 union)
     except Exception as err:
-        carried = _carried(err)
+        carried = carried_error(err)
         if carried is None:
             log.error("the Beam pipeline failed; its workers wrote:\n%s", worker_log.read())
             raise
@@ -436,17 +454,9 @@ def _workers_log() -> Iterator[_WorkerLog]:
             got.text = file.read().decode("utf-8", "replace")
 
 
-def _run(beam: Any, pipeline_opts: Any, inputs: list[_Input], overrides: dict[str, Any],
-         options: StatsOptions, max_slices: int, emit: Any, union: str | None) -> None:
-    paths = {i.key: i.data_path for i in inputs}
-    slicing = {i.key: i.slice_by for i in inputs}
-    plain = {i.key: i.stream is None for i in inputs}
-
-    def statistics_of(element: tuple[str, str]) -> tuple[str, Partial]:
-        key, part = element
-        return key, shard_statistics(part, paths[key], overrides, options, slicing[key],
-                                     max_slices, plain[key])
-
+def _run(beam: Any, pipeline_opts: Any, elements: list[Any], shard_fn: Any,
+         slicing: Mapping[str, str | None], options: StatsOptions, max_slices: int, emit: Any,
+         union: str | None) -> None:
     def proto(item: tuple[str, Partial]) -> None:
         key, partial = item
         emit(key, to_statistics(partial, name=key, slice_by=slicing.get(key),
@@ -454,9 +464,9 @@ def _run(beam: Any, pipeline_opts: Any, inputs: list[_Input], overrides: dict[st
 
     with beam.Pipeline(options=pipeline_opts) as pipeline:
         merged = (pipeline
-                  | "Shards" >> beam.Create([(i.key, p) for i in inputs for p in i.parts])
+                  | "Shards" >> beam.Create(elements)
                   | "Spread" >> beam.Reshuffle()
-                  | "ShardStatistics" >> beam.Map(statistics_of)
+                  | "ShardStatistics" >> beam.FlatMap(shard_fn)
                   | "Merge" >> beam.CombinePerKey(_merge_fn(beam, options)))
         _ = merged | "Write" >> beam.Map(proto)
         if union is not None:
@@ -493,7 +503,7 @@ def _in_child(fn: Any, *args: Any, **kwargs: Any) -> Any:
                               capture_output=True, text=True, check=False)
         if done.returncode == 0:
             return pickle.loads(call.read_bytes())
-    carried = _carried(RuntimeError(done.stderr))
+    carried = carried_error(RuntimeError(done.stderr))
     if carried is not None:
         raise carried
     raise RuntimeError(f"the Beam pipeline's driver failed:\n{done.stderr[-20000:]}")
@@ -509,7 +519,7 @@ def _child_main(call: str) -> None:
     try:
         result = globals()[name](*args, **kwargs)
     except WorkbenchError as err:
-        sys.stderr.write(_carry(err))
+        sys.stderr.write(carry(err))
         raise SystemExit(1) from None
     Path(call).write_bytes(pickle.dumps(result))
 

@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from workbench.errors import DataError
 
-__all__ = ["data_card", "require_columns", "split_table"]
+__all__ = ["data_card", "key_in_eval", "require_columns", "split_table"]
 
 
 def require_columns(table: pa.Table, columns: dict[str, str], source: str) -> None:
@@ -29,6 +29,21 @@ def require_columns(table: pa.Table, columns: dict[str, str], source: str) -> No
                 column=column, file=source)
 
 
+def key_in_eval(values: pa.ChunkedArray | pa.Array, key: str, *, eval_fraction: float,
+                seed: int) -> np.ndarray:
+    """Which rows go to eval: a function of each row's key and the seed only, so a worker
+    splitting one shard puts every row where the whole table's split puts it."""
+    import pandas as pd
+
+    if values.null_count:
+        raise DataError(f"key column '{key}' has {values.null_count} missing values",
+                        hint="a split key must be present on every row; pick another "
+                        "key_column or leave it empty to split by row", column=key)
+    hashed = pd.util.hash_array(np.asarray(values.to_pandas(), dtype=object),
+                                hash_key=f"{seed:016d}"[-16:])
+    return (hashed >> np.uint64(11)).astype(np.float64) / float(1 << 53) < eval_fraction
+
+
 def split_table(table: pa.Table, *, eval_fraction: float, seed: int,
                 key: str | None = None) -> tuple[pa.Table, pa.Table]:
     """Deterministic train/eval split.
@@ -42,19 +57,9 @@ def split_table(table: pa.Table, *, eval_fraction: float, seed: int,
                         hint="use e.g. eval_fraction=0.2")
     n = table.num_rows
     if key:
-        import pandas as pd
-
-        values = table.column(key)
-        if values.null_count:
-            raise DataError(f"key column '{key}' has {values.null_count} missing values",
-                            hint="a split key must be present on every row; pick another "
-                            "key_column or leave it empty to split by row", column=key)
-        hashed = pd.util.hash_array(np.asarray(values.to_pandas(), dtype=object),
-                                    hash_key=f"{seed:016d}"[-16:])
-        u = (hashed >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+        is_eval = key_in_eval(table.column(key), key, eval_fraction=eval_fraction, seed=seed)
     else:
-        u = np.random.default_rng(seed).random(n)
-    is_eval = u < eval_fraction
+        is_eval = np.random.default_rng(seed).random(n) < eval_fraction
     train, evals = table.filter(pa.array(~is_eval)), table.filter(pa.array(is_eval))
     if train.num_rows == 0 or evals.num_rows == 0:
         raise DataError(

@@ -53,6 +53,7 @@ class Intake:
     positive: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     dropped_rows: list[dict[str, Any]] = field(default_factory=list)
+    label_tokens: tuple[str, str] | None = None  # a boolean label's (true, false) tokens
 
     def note(self, text: str) -> None:
         log.warning("%s", text)
@@ -96,12 +97,13 @@ def read_source(path: Path, p: DataValidationParams) -> ReadResult:
 
 
 def run_intake(p: DataValidationParams, *, path: Path | None = None, table: pa.Table | None = None,
-               dataset: str | None = None, label: str = "", key: str = "", task: str = ""
-               ) -> Intake:
+               dataset: str | None = None, label: str = "", key: str = "", task: str = "",
+               read: ReadResult | None = None) -> Intake:
     """Read (a file at ``path``, or a bundled ``table``), name, type, find roles and the label:
-    everything before the row filter and the split."""
+    everything before the row filter and the split. ``read``: the rows ``path`` was already
+    read into (a sample, when the data is split on Beam's workers)."""
     if path is not None:
-        read = read_source(path, p)
+        read = read or read_source(path, p)
         got = Intake(read.table, read.source, Path(p.data_path).name, "", read)
         for warning in read.warnings:
             got.note(warning)
@@ -146,10 +148,9 @@ def _label(got: Intake) -> None:
     task inferred or checked, the positive class guessed."""
     column = got.table.column(got.label)
     if pa.types.is_boolean(column.type):
-        yes, no = _bool_tokens(got.read, got.label)
-        column = pc.if_else(column, yes, no)
-        got.table = got.table.set_column(got.table.schema.get_field_index(got.label),
-                                         got.label, column)
+        got.label_tokens = _bool_tokens(got.read, got.label)
+        got.table = label_as_tokens(got.table, got.label, got.label_tokens)
+        column = got.table.column(got.label)
     if column.null_count:
         missing = np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))
         n = len(missing)
@@ -184,6 +185,16 @@ def _label(got: Intake) -> None:
                         "task is regression", hint="set task=binary or multiclass, or the "
                         "decimal parameter if the numbers use a decimal comma",
                         column=got.label, parameter="task")
+
+
+def label_as_tokens(table: pa.Table, label: str, tokens: tuple[str, str] | None) -> pa.Table:
+    """A boolean label as the tokens the file wrote (``(yes, no)``), so classes read as the
+    data says them."""
+    column = table.column(label)
+    if tokens is None or not pa.types.is_boolean(column.type):
+        return table
+    return table.set_column(table.schema.get_field_index(label), label,
+                            pc.if_else(column, *tokens))
 
 
 def _bool_tokens(read: ReadResult | None, column: str) -> tuple[str, str]:

@@ -64,6 +64,11 @@ class DataValidationParams(StageParams):
                                          '{"runner": "FlinkRunner", "flink_master": '
                                          '"host:8081"}; empty: the DirectRunner, one worker per '
                                          "core")
+    splits: str = param("memory", 'how the splits are made: "memory" (the data read whole and '
+                        'split here, one Parquet file each) or "shards" (engine "beam": each '
+                        "worker splits its part files by the key's hash into Parquet part "
+                        "files, for data larger than memory; training streams them)",
+                        choices=("memory", "shards"))
     slice_by: str = param("", "categorical column whose values get their own statistics; "
                           "empty: no slices")
     max_slices: int = param(20, "most frequent slice_by values that get statistics")
@@ -87,6 +92,15 @@ class DataValidationParams(StageParams):
     def check(self) -> None:
         from tensorflow_metadata.proto.v0 import anomalies_pb2
 
+        if self.splits == "shards" and self.engine != "beam":
+            raise self.fail("splits", 'splits "shards" are made by the Beam workers',
+                            'set engine="beam", or splits="memory"')
+        if self.splits == "shards" and self.time_split:
+            raise self.fail("time_split", "orders all rows, which split shards cannot",
+                            "split shards by key (key_column), or use splits=\"memory\"")
+        if self.splits == "shards" and not self.data_path:
+            raise self.fail("splits", '"shards" splits the files data_path names',
+                            "set data_path, or splits=\"memory\" for a bundled dataset")
         if self.beam_options and self.engine != "beam":
             raise self.fail("beam_options", 'applies to engine "beam" only',
                             'set engine="beam", or leave beam_options empty')

@@ -388,6 +388,19 @@ class TableStream:
         for part in self.parts:
             self._prepared.check_part(part)
 
+    def sample(self) -> ReadResult:
+        """The first batch of the first part, as :func:`read_table` would have read it: what
+        decisions on the rows (roles, label, key) are made from when the data is not read
+        whole."""
+        p = self._prepared
+        table = next(iter(self.part_batches(self.parts[0])), None)
+        if table is None or table.num_rows == 0:
+            raise DataError(f"{self.source} has a header but no rows",
+                            hint="the file holds no data; check the export that wrote it",
+                            file=self.source)
+        return ReadResult(table, self.dialect, self.columns, self.warnings, self.source,
+                          p.conversion.types, p.conversion.forced)
+
     def batches(self) -> Iterator[pa.Table]:
         for part in self.parts:
             yield from self.part_batches(part)

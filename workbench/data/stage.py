@@ -55,6 +55,8 @@ class IngestResult:
     table: pa.Table | None = None  # all ingested rows (compute mode)
     dataset: str | None = None  # the bundled dataset, when one was used
     files: dict[str, Path] = field(default_factory=dict)  # the split artifacts (compute mode)
+    #: train, eval and all rows' statistics, when the splits were made on Beam's workers
+    statistics: dict[str, Any] | None = None
 
     @property
     def label(self) -> str:
@@ -74,8 +76,10 @@ def _resolve(path: str, project_root: Path | None) -> Path:
     return (project_root or Project.find().root) / p
 
 
-def apply_filter(table: pa.Table, row_filter: str, source: str) -> pa.Table:
-    """Keep the rows where the SQL condition ``row_filter`` holds (e.g. ``amount > 0``)."""
+def apply_filter(table: pa.Table, row_filter: str, source: str, *,
+                 allow_empty: bool = False) -> pa.Table:
+    """Keep the rows where the SQL condition ``row_filter`` holds (e.g. ``amount > 0``);
+    ``allow_empty``: a part of the data may lose every row."""
     if not row_filter.strip():
         return table
     import polars as pl
@@ -88,7 +92,7 @@ def apply_filter(table: pa.Table, row_filter: str, source: str) -> pa.Table:
                         hint="write a SQL condition over the columns, e.g. "
                         "\"amount > 0 AND country = 'DE'\"; columns: "
                         f"{', '.join(table.column_names)}") from err
-    if kept.num_rows == 0:
+    if kept.num_rows == 0 and not allow_empty:
         raise DataError(f"row_filter '{row_filter}' leaves 0 of {table.num_rows:,} rows of "
                         f"{source}", hint="loosen the filter or check its values (text is "
                         "compared case-sensitively)", file=source)
@@ -104,6 +108,10 @@ def ingest(step: Step, params: DataValidationParams | None = None, *,
         card = step.load("data_card")
         return IngestResult(card, dataset=card.get("dataset"))
     p = params or DataValidationParams()
+    if p.engine == "beam" and p.splits == "shards":
+        from workbench.data.beam_split import ingest_shards
+
+        return ingest_shards(step, p, _resolve(p.data_path, project_root))
     if p.data_path:
         got = run_intake(p, path=_resolve(p.data_path, project_root))
     else:
@@ -182,13 +190,16 @@ def validate(step: Step, data: IngestResult, params: DataValidationParams | None
         return _load(step)
     p = params or DataValidationParams()
     schema_path, serving_data_path = p.schema_path, p.serving_data_path
-    if data.train is None or data.eval is None or data.table is None:
+    if data.table is None or data.statistics is None and (data.train is None
+                                                          or data.eval is None):
         raise DataError("validate needs the tables ingest returned in compute mode",
                         hint="call ingest(...) in the same mode first")
     options = options or StatsOptions()
     slice_notes: list[str] = []
     slice_by = _column_named(data.card, p.slice_by, "slice_by")
-    if p.engine == "beam":
+    if data.statistics is not None:  # made with the splits, on Beam's workers
+        stats_train, stats_eval, whole = (data.statistics[k] for k in ("train", "eval", "all"))
+    elif p.engine == "beam":
         stats_train, stats_eval, whole = _beam_split_statistics(data, options, slice_by, p)
     else:
         stats_train, stats_eval, whole = _split_statistics(

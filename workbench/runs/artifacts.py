@@ -77,6 +77,14 @@ def _save_parquet(obj: Any, path: Path) -> None:
     pq.write_table(obj, path, compression="zstd")
 
 
+def _save_parquet_shards(obj: Any, path: Path) -> None:
+    """A folder of part files copied in, or a table written as one part."""
+    if isinstance(obj, (str, Path)):
+        shutil.copytree(obj, path, dirs_exist_ok=True)
+    else:
+        _save_parquet(obj, path / "part-00000.parquet")
+
+
 def _load_parquet(path: Path) -> Any:
     import pyarrow.parquet as pq
 
@@ -121,6 +129,9 @@ register_kind(ArtifactKind("bytes", ".bin", _save_bytes, lambda p: p.read_bytes(
                            describe="raw bytes"))
 register_kind(ArtifactKind("parquet", ".parquet", _save_parquet, _load_parquet,
                            describe="a table (pyarrow, pandas or polars) as Parquet"))
+register_kind(ArtifactKind("parquet_shards", "", _save_parquet_shards, _load_parquet,
+                           is_dir=True, describe="a table as a folder of Parquet part files "
+                           "(loads whole; its path streams)"))
 register_kind(ArtifactKind("proto", ".pb", _save_proto, _load_proto_unsupported,
                            describe="a binary protocol buffer"))
 register_kind(ArtifactKind("pbtxt", ".pbtxt", _save_pbtxt, _load_proto_unsupported,

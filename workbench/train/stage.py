@@ -31,9 +31,11 @@ from workbench.train.data import (
     require_label,
 )
 from workbench.train.params import TrainParams
+from workbench.train.shards import ShardedTable, fit_shards
 from workbench.train.trainer import FitResult, fit
 
-__all__ = ["TrainParams", "TrainResult", "load_inputs", "model_info", "save_model", "train"]
+__all__ = ["TrainParams", "TrainResult", "fit_inputs", "load_inputs", "model_info", "save_model",
+           "train"]
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +66,7 @@ class TrainResult:
 @dataclass
 class TrainInputs:
     card: dict[str, Any]
-    table: Any  # pyarrow.Table of the training split
+    table: Any  # pyarrow.Table of the training split, or its part files (ShardedTable)
     plan: FeaturePlan
     label_stats: tuple[float, float]
     hashes: dict[str, str]
@@ -77,9 +79,13 @@ def load_inputs(step: Step, params: TrainParams) -> TrainInputs:
 
     card = step.load(f"{DATA_STEP}/data_card")
     label, key = card["label"], card.get("key")
-    table = step.load(f"{DATA_STEP}/train")
+    if step.artifact(f"{DATA_STEP}/train").kind == "parquet_shards":  # streamed, not loaded
+        table = ShardedTable(step.path(f"{DATA_STEP}/train"))
+        eval_schema = ShardedTable(step.path(f"{DATA_STEP}/eval")).schema
+    else:
+        table = step.load(f"{DATA_STEP}/train")
+        eval_schema = pq.read_schema(step.path(f"{DATA_STEP}/eval"))
     require_label(table, label, "train")
-    eval_schema = pq.read_schema(step.path(f"{DATA_STEP}/eval"))
     if label not in eval_schema.names:
         raise DataError(f"the eval split has no label column '{label}', so the model could not "
                         "be evaluated", hint="re-run stage 01_data_validation; both splits need "
@@ -101,6 +107,21 @@ def load_inputs(step: Step, params: TrainParams) -> TrainInputs:
     hashes = {ref: step.artifact(f"{DATA_STEP}/{ref}").sha256
               for ref in ("train", "stats_train", "schema", "data_card")}
     return TrainInputs(card, table, plan, label_stats, hashes)
+
+
+def fit_inputs(inputs: TrainInputs, classes: list[Any], config: TrainParams, **kw: Any
+               ) -> FitResult:
+    """Train on the inputs: from columns in memory, or streamed from the split's part files
+    (stage 01 with ``splits="shards"``)."""
+    task, label = inputs.card["task"], inputs.card["label"]
+    common = {"task": task, "n_outputs": len(classes) if task == "multiclass" else 1,
+              "config": config, "label_stats": inputs.label_stats, **kw}
+    if isinstance(inputs.table, ShardedTable):
+        return fit_shards(inputs.plan, inputs.table, label=label, classes=classes, **common)
+    y = encode_labels(inputs.table, label, task, classes)
+    x = feature_arrays(inputs.table, inputs.plan)
+    check_finite(x, inputs.plan)
+    return fit(inputs.plan, x, y, **common)
 
 
 def positive_class(params: TrainParams, card: dict[str, Any]) -> str:
@@ -177,17 +198,12 @@ def train(step: Step, params: TrainParams | None = None, *,
     task, label = card["task"], card["label"]
     classes = label_classes(inputs.table, label, task,
                             positive_class=positive_class(params, card))
-    y = encode_labels(inputs.table, label, task, classes)
-    x = feature_arrays(inputs.table, inputs.plan)
-    check_finite(x, inputs.plan)
     for d in inputs.plan.dropped:
         log.info("feature %s dropped: %s", d["name"], d["reason"])
     backup = step.run.path / "checkpoints" / step.name / _fingerprint(inputs, params) / "backup"
-    result = fit(inputs.plan, x, y, task=task,
-                 n_outputs=len(classes) if task == "multiclass" else 1, config=params,
-                 log_dir=step.tensorboard_dir, backup_dir=backup,
-                 label_stats=inputs.label_stats, on_epoch=on_epoch)
-    info = model_info(inputs, classes, params, result, len(y))
+    result = fit_inputs(inputs, classes, params, log_dir=step.tensorboard_dir,
+                        backup_dir=backup, on_epoch=on_epoch)
+    info = model_info(inputs, classes, params, result, inputs.table.num_rows)
     if tuning is not None:
         info["tuning"] = tuning  # which values came from 02_tune
     path = save_model(step, result.model)

@@ -26,7 +26,8 @@ from workbench.features.spec import FeaturePlan
 from workbench.train.data import MIN_ROWS, check_encoded, make_dataset
 from workbench.train.params import TrainParams
 
-__all__ = ["FitResult", "TrainingError", "encode", "fit"]
+__all__ = ["FitResult", "TrainingError", "check_rows", "encode", "encoder", "fit",
+           "fit_datasets"]
 
 log = logging.getLogger(__name__)
 
@@ -45,14 +46,22 @@ class FitResult:
     is_chief: bool = True
 
 
+def encoder(preprocessor: Any) -> Any:
+    """The preprocessing as one traced function (make it once, call it per block)."""
+    import tensorflow as tf
+
+    return tf.function(lambda batch: preprocessor(batch, training=False),
+                       reduce_retracing=True)
+
+
 def encode(preprocessor: Any, arrays: Mapping[str, np.ndarray], *,
-           chunk: int = 65_536) -> dict[str, np.ndarray]:
-    """Run the preprocessing once over in-memory columns, in large chunks."""
+           chunk: int = 65_536, call: Any = None) -> dict[str, np.ndarray]:
+    """Run the preprocessing once over in-memory columns, in large chunks (``call``: the
+    function :func:`encoder` made, to reuse it)."""
     import tensorflow as tf
 
     n = len(next(iter(arrays.values())))
-    call = tf.function(lambda batch: preprocessor(batch, training=False),
-                       reduce_retracing=True)
+    call = call or encoder(preprocessor)
     parts: dict[str, list[np.ndarray]] = {}
     for start in range(0, max(n, 1), chunk):
         batch = {k: tf.constant(v[start:start + chunk]) for k, v in arrays.items()}
@@ -113,27 +122,12 @@ def fit(plan: FeaturePlan, x: Mapping[str, np.ndarray], y: np.ndarray, *, task: 
     ``hparams_trial`` names the session on TensorBoard's HParams dashboard (a tuning trial);
     sessions of one name are grouped there."""
     import keras
-    import tensorflow as tf
 
-    from workbench.features.preprocess import build_preprocessor, raw_inputs
-    from workbench.train.builders import BuildSpec, build_core
-    from workbench.train.callbacks import (
-        EpochBackupAndRestore,
-        EpochListener,
-        EpochTensorBoard,
-        GradientHistograms,
-        NonFiniteLoss,
-        write_hparams,
-    )
-    from workbench.train.strategy import make_strategy, precision_policy
+    from workbench.features.preprocess import build_preprocessor
+    from workbench.train.strategy import make_strategy
 
     config.check()
-    n = len(y)
-    if n < max(MIN_ROWS, 5 * n_outputs):
-        raise DataError(f"only {n} training rows; at least {max(MIN_ROWS, 5 * n_outputs)} are "
-                        "needed to train and validate a model",
-                        hint="use more data (rows parameter of stage 01) or a smaller "
-                        "eval_fraction", rows=n)
+    check_rows(len(y), n_outputs)
     started = time.monotonic()
     info = make_strategy(config.strategy)  # first: collectives must be set up before other ops
     keras.utils.set_random_seed(config.seed)
@@ -143,12 +137,53 @@ def fit(plan: FeaturePlan, x: Mapping[str, np.ndarray], y: np.ndarray, *, task: 
     check_encoded(encoded, {e.name: e.feature for e in plan.encoded()})
     if config.cripple == "shuffle_labels":
         y = np.random.default_rng(config.seed + 1).permutation(y)
-    fit_idx, val_idx = _split(n, config.validation_fraction, config.seed)
+    fit_idx, val_idx = _split(len(y), config.validation_fraction, config.seed)
     take = lambda idx: {k: v[idx] for k, v in encoded.items()}  # noqa: E731
     train_ds = make_dataset(take(fit_idx), y[fit_idx], batch_size=config.batch_size,
                             shuffle=True, seed=config.seed)
     val_ds = make_dataset(take(val_idx), y[val_idx], batch_size=config.batch_size,
                           shuffle=False, seed=config.seed)
+    sample = fit_idx[:512]
+    return fit_datasets(plan, preprocessor, train_ds, val_ds,
+                        (take(sample), y[sample]), task=task, n_outputs=n_outputs,
+                        config=config, info=info, started=started, log_dir=log_dir,
+                        backup_dir=backup_dir, label_stats=label_stats, on_epoch=on_epoch,
+                        callbacks=callbacks, hparams_trial=hparams_trial)
+
+
+def check_rows(n: int, n_outputs: int) -> None:
+    if n < max(MIN_ROWS, 5 * n_outputs):
+        raise DataError(f"only {n} training rows; at least {max(MIN_ROWS, 5 * n_outputs)} are "
+                        "needed to train and validate a model",
+                        hint="use more data (rows parameter of stage 01) or a smaller "
+                        "eval_fraction", rows=n)
+
+
+def fit_datasets(plan: FeaturePlan, preprocessor: Any, train_ds: Any, val_ds: Any,
+                 sample: tuple[Mapping[str, np.ndarray], np.ndarray], *, task: str,
+                 n_outputs: int, config: TrainParams, info: Any, started: float,
+                 log_dir: Path | None = None, backup_dir: Path | None = None,
+                 label_stats: tuple[float, float] = (0.0, 1.0),
+                 on_epoch: Callable[[int, dict[str, float]], None] | None = None,
+                 callbacks: list[Any] | None = None, hparams_trial: str | None = None
+                 ) -> FitResult:
+    """Build, compile and fit the core on encoded ``(x, y)`` datasets under the strategy
+    ``info`` (``sample``: some encoded training rows, for gradient histograms); the model is
+    ``core(preprocessor(raw))``. Both the in-memory columns and streamed shards train here."""
+    import keras
+    import tensorflow as tf
+
+    from workbench.features.preprocess import raw_inputs
+    from workbench.train.builders import BuildSpec, build_core
+    from workbench.train.callbacks import (
+        EpochBackupAndRestore,
+        EpochListener,
+        EpochTensorBoard,
+        GradientHistograms,
+        NonFiniteLoss,
+        write_hparams,
+    )
+    from workbench.train.strategy import precision_policy
 
     loss, metrics = _loss_and_metrics(task)
     with info.strategy.scope(), precision_policy(config.precision):
@@ -187,10 +222,9 @@ def fit(plan: FeaturePlan, x: Mapping[str, np.ndarray], y: np.ndarray, *, task: 
     if log_dir is not None and info.is_chief:
         cbs.append(EpochTensorBoard(str(log_dir), histogram_freq=config.histogram_freq))
         if config.histogram_freq > 0:
-            sample = fit_idx[:512]
             cbs.append(GradientHistograms(
-                log_dir, ({k: tf.constant(v[sample]) for k, v in encoded.items()},
-                          tf.constant(y[sample])), loss, freq=config.histogram_freq))
+                log_dir, ({k: tf.constant(v) for k, v in sample[0].items()},
+                          tf.constant(sample[1])), loss, freq=config.histogram_freq))
         metric_names = ["loss", *(m.name for m in metrics)]
         write_hparams(log_dir, {**config.hparams(), "task": task}, metric_names,
                       trial=hparams_trial or f"{config.builder}-seed{config.seed}")

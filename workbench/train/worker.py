@@ -39,10 +39,9 @@ def run_worker(run_dir: str | Path, *, overrides: dict[str, Any] | None = None,
     """Train as one worker of the cluster in ``TF_CONFIG``; returns the history."""
     from workbench.runs.step import Step
     from workbench.runs.store import Run
-    from workbench.train.data import check_finite, encode_labels, feature_arrays, label_classes
+    from workbench.train.data import label_classes
     from workbench.train.params import TrainParams
-    from workbench.train.stage import load_inputs, positive_class
-    from workbench.train.trainer import fit
+    from workbench.train.stage import fit_inputs, load_inputs, positive_class
 
     run = Run(run_dir)
     record = run.step(STEP)
@@ -57,12 +56,7 @@ def run_worker(run_dir: str | Path, *, overrides: dict[str, Any] | None = None,
     task, label = inputs.card["task"], inputs.card["label"]
     classes = label_classes(inputs.table, label, task,
                             positive_class=positive_class(config, inputs.card))
-    y = encode_labels(inputs.table, label, task, classes)
-    x = feature_arrays(inputs.table, inputs.plan)
-    check_finite(x, inputs.plan)
-    result = fit(inputs.plan, x, y, task=task,
-                 n_outputs=len(classes) if task == "multiclass" else 1, config=config,
-                 label_stats=inputs.label_stats)
+    result = fit_inputs(inputs, classes, config)  # streams a split of part files
     if out and result.is_chief:
         folder = Path(out)
         folder.mkdir(parents=True, exist_ok=True)
