@@ -33,7 +33,7 @@ import pyarrow.parquet as pq
 
 from workbench.data.beam_stats import WriteStatistics, run_pipeline
 from workbench.data.params import DataValidationParams
-from workbench.data.stats import StatsOptions, accumulate_statistics
+from workbench.data.stats import StatisticsAccumulator, StatsOptions, accumulate_statistics
 from workbench.errors import DataError, ParameterError, WorkbenchError, carry
 
 __all__ = ["ShardedSplit", "ingest_shards"]
@@ -77,8 +77,7 @@ class ShardedSplit:
         from workbench.data.stage import apply_filter
 
         stream = open_table(self.data_path, **self.overrides)
-        partials = {s: Partial(accumulate_statistics([], options=self.options,
-                                                     allow_empty=True)[0]) for s in SPLITS}
+        partials = {s: Partial(StatisticsAccumulator(self.options)) for s in SPLITS}
         writers: dict[str, pq.ParquetWriter] = {}
         tmp = {s: Path(self.out[s]) / f".part-{index:05d}.parquet.tmp" for s in SPLITS}
         try:

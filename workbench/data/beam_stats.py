@@ -289,31 +289,13 @@ def beam_statistics(data_path: str | os.PathLike[str], stats_out: str | os.PathL
     """Statistics of a file, folder or glob of shards computed by a Beam pipeline, written to
     ``stats_out``; with ``anomalies_out``, the pipeline also validates them against ``schema``
     (and ``previous`` statistics for drift) and writes the ``Anomalies``."""
-    if _in_ipython():
-        return _in_child(beam_statistics, data_path, stats_out, overrides=overrides,
-                         beam_options=beam_options, options=options, name=name,
-                         slice_by=slice_by, max_slices=max_slices, schema=schema,
-                         previous=previous, anomalies_out=anomalies_out,
-                         environment=environment)
     if anomalies_out is not None and schema is None:
         raise ParameterError("anomalies need a schema to validate against",
                              hint="give a schema (--schema schema.pbtxt)", parameter="schema")
     source = _open(name, data_path, overrides or {}, slice_by)
     stats_out = Path(stats_out)
-    where = str(data_path)
-
-    def emit(key: str, stats: statistics_pb2.DatasetFeatureStatisticsList) -> None:
-        from workbench.data.stats import write_statistics
-
-        write_statistics(stats, stats_out)
-        if anomalies_out is not None:
-            from workbench.data.validate import validate_statistics
-
-            report = validate_statistics(stats, schema, environment=environment,
-                                         source=where, previous=previous,
-                                         previous_name="the baseline" if previous else "")
-            write_anomalies(report.anomalies, anomalies_out)
-
+    emit = _WriteAndValidate(str(stats_out), str(data_path), schema, previous, environment,
+                             str(anomalies_out) if anomalies_out is not None else None)
     _pipeline([source], dict(overrides or {}), beam_options, options or StatsOptions(),
               max_slices, emit)
     from workbench.data.stats import read_statistics
@@ -335,23 +317,12 @@ def beam_split_statistics(splits: Mapping[str, str | os.PathLike[str]], *,
     (``plain``: files the workbench wrote, read as they are typed)."""
     import tempfile
 
-    if _in_ipython():
-        return _in_child(beam_split_statistics, splits, overrides=overrides,
-                         beam_options=beam_options, options=options, slice_by=slice_by,
-                         slice_split=slice_split, max_slices=max_slices, union=union,
-                         plain=plain)
     inputs = [_open(key, path, overrides or {}, slice_by if key == slice_split else None,
                     plain) for key, path in splits.items()]
     with tempfile.TemporaryDirectory(prefix="workbench-beam-") as tmp:
         out = Path(tmp)  # on a cluster: a folder on the shared volume
-
-        def emit(key: str, stats: statistics_pb2.DatasetFeatureStatisticsList) -> None:
-            from workbench.data.stats import write_statistics
-
-            write_statistics(stats, out / f"{key}.pb")
-
         _pipeline(inputs, dict(overrides or {}), beam_options, options or StatsOptions(),
-                  max_slices, emit, union=union)
+                  max_slices, WriteStatistics(tmp), union=union)
         from workbench.data.stats import read_statistics
 
         return {key: read_statistics(out / f"{key}.pb") for key in [*splits, union]}
@@ -361,18 +332,54 @@ def _pipeline(inputs: list[_Input], overrides: dict[str, Any],
               beam_options: Mapping[str, Any] | Iterable[str] | None, options: StatsOptions,
               max_slices: int, emit: Any, union: str | None = None) -> None:
     """Statistics of each input's shards, merged per input (and over all, as ``union``)."""
-    paths = {i.key: i.data_path for i in inputs}
     slicing = {i.key: i.slice_by for i in inputs}
-    plain = {i.key: i.stream is None for i in inputs}
-
-    def statistics_of(element: tuple[str, str]) -> list[tuple[str, Partial]]:
-        key, part = element
-        return [(key, shard_statistics(part, paths[key], overrides, options, slicing[key],
-                                       max_slices, plain[key]))]
-
+    statistics_of = _ShardsOf({i.key: i.data_path for i in inputs}, overrides, options,
+                              slicing, max_slices, {i.key: i.stream is None for i in inputs})
     run_pipeline([(i.key, p) for i in inputs for p in i.parts], statistics_of, slicing,
                  beam_options=beam_options, options=options, max_slices=max_slices, emit=emit,
                  union=union, what=", ".join(i.source for i in inputs))
+
+
+@dataclass(frozen=True)
+class _ShardsOf:
+    """A ``shard_fn`` for :func:`run_pipeline`: the statistics of one shard of an input."""
+
+    paths: dict[str, str]
+    overrides: dict[str, Any]
+    options: StatsOptions
+    slicing: dict[str, str | None]
+    max_slices: int
+    plain: dict[str, bool]
+
+    def __call__(self, element: tuple[str, str]) -> list[tuple[str, Partial]]:
+        key, part = element
+        return [(key, shard_statistics(part, self.paths[key], self.overrides, self.options,
+                                       self.slicing[key], self.max_slices, self.plain[key]))]
+
+
+@dataclass(frozen=True)
+class _WriteAndValidate:
+    """The ``emit`` of :func:`beam_statistics`: the statistics to ``stats_out``, and with
+    ``anomalies_out`` the anomalies against ``schema`` (drift against ``previous``)."""
+
+    stats_out: str
+    source: str
+    schema: Any
+    previous: Any
+    environment: str | None
+    anomalies_out: str | None
+
+    def __call__(self, key: str, stats: statistics_pb2.DatasetFeatureStatisticsList) -> None:
+        from workbench.data.stats import write_statistics
+
+        write_statistics(stats, self.stats_out)
+        if self.anomalies_out is not None:
+            from workbench.data.validate import validate_statistics
+
+            report = validate_statistics(stats, self.schema, environment=self.environment,
+                                         source=self.source, previous=self.previous,
+                                         previous_name="the baseline" if self.previous else "")
+            write_anomalies(report.anomalies, self.anomalies_out)
 
 
 @dataclass(frozen=True)
