@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from workbench.data.beam_stats import WriteStatistics, run_pipeline
+from workbench.data.beam_stats import SLICES_PER_SHARD, WriteStatistics, run_pipeline
 from workbench.data.params import DataValidationParams
 from workbench.data.stats import StatisticsAccumulator, StatsOptions, accumulate_statistics
 from workbench.errors import DataError, ParameterError, WorkbenchError, carry
@@ -102,7 +102,7 @@ class ShardedSplit:
                     whole, slices = accumulate_statistics(
                         [rows], options=self.options, allow_empty=True, source=part,
                         slice_by=self.slice_by if split == "train" else None,
-                        max_slices=self.max_slices * 4)
+                        max_slices=self.max_slices * SLICES_PER_SHARD)
                     partials[split].merge(Partial(whole, slices))
             for split, writer in writers.items():
                 writer.close()

@@ -223,11 +223,9 @@ def to_statistics(partial: Partial, *, name: str, slice_by: str | None, max_slic
 
 @dataclass(frozen=True)
 class BeamStatistics:
-    """What one pipeline run wrote."""
+    """What one pipeline run found: the statistics, the shards read, and how they were read."""
 
     statistics: statistics_pb2.DatasetFeatureStatisticsList
-    stats_path: Path
-    anomalies_path: Path | None
     shards: int
     dialect: Any
     warnings: list[str]
@@ -300,9 +298,8 @@ def beam_statistics(data_path: str | os.PathLike[str], stats_out: str | os.PathL
               max_slices, emit)
     from workbench.data.stats import read_statistics
 
-    return BeamStatistics(read_statistics(stats_out), stats_out,
-                          Path(anomalies_out) if anomalies_out else None, len(source.parts),
-                          source.stream.dialect, list(source.stream.warnings))
+    return BeamStatistics(read_statistics(stats_out), len(source.parts), source.stream.dialect,
+                          list(source.stream.warnings))
 
 
 def beam_split_statistics(splits: Mapping[str, str | os.PathLike[str]], *,
